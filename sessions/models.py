@@ -1,0 +1,117 @@
+"""The conference schedule: one conference, its tracks, rooms and sessions.
+
+Times are stored in UTC; the conference's IANA zone is kept for display and for importers
+whose sources give wall-clock times.
+"""
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour of the form #rrggbb."))
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value}) from None
+
+
+class Conference(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
+    start_date = models.DateField(_("first day"), null=True, blank=True)
+    end_date = models.DateField(_("last day"), null=True, blank=True)
+    source = models.CharField(_("schedule source"), max_length=500, blank=True)
+    imported_at = models.DateTimeField(_("last import"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @classmethod
+    def current(cls) -> "Conference | None":
+        return cls.objects.order_by("pk").first()
+
+
+class Track(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    colour = models.CharField(_("colour"), max_length=7, default="#5b6770", validators=[colour_validator])
+    matrix_room = models.CharField(
+        _("Matrix room"), max_length=255, blank=True, help_text=_("Alias local part, e.g. kernel-summit.")
+    )
+    extra = models.TextField(_("extra text"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("track")
+        verbose_name_plural = _("tracks")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        SESSION = "session", _("Session room")
+        HACK = "hack", _("Hack room")
+        PRIVATE = "private", _("Private room")
+        PUBLIC = "public", _("Public room (guests allowed)")
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.SESSION)
+    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True, help_text=_("Empty: no limit."))
+    bbb_server = models.CharField(_("BBB server"), max_length=255, blank=True)
+    matrix_room = models.CharField(_("Matrix room"), max_length=255, blank=True)
+    moderator_emails = models.JSONField(_("moderators' emails"), default=list, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Talk(models.Model):
+    """One scheduled session (a talk, a microconference block or a break)."""
+
+    external_id = models.CharField(_("external ID"), max_length=200, unique=True)
+    title = models.CharField(_("title"), max_length=500)
+    start = models.DateTimeField(_("start (UTC)"), db_index=True)
+    end = models.DateTimeField(_("end (UTC)"), db_index=True)
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="talks", verbose_name=_("room"))
+    track = models.ForeignKey(
+        Track, on_delete=models.SET_NULL, null=True, blank=True, related_name="talks", verbose_name=_("track")
+    )
+    speaker_names = models.JSONField(_("speakers"), default=list, blank=True)
+    speaker_emails = models.JSONField(_("speakers' emails"), default=list, blank=True)
+    abstract = models.TextField(_("abstract"), blank=True)
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    is_break = models.BooleanField(_("break"), default=False)
+    # Grows whenever the time or room changes, so calendar clients update their copy.
+    sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["start", "room__position", "room__name"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="talk_ends_after_start")]
+
+    def __str__(self) -> str:
+        return self.title

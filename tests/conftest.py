@@ -1,0 +1,14 @@
+"""Shared fixtures. Real services (slapd, Synapse, Chromium) live in tests/fixtures/ and start
+once per test run."""
+
+import pytest
+from django.core.management import call_command
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The database cache table backs BBB create results and login throttles.
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)

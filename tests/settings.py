@@ -1,0 +1,21 @@
+"""Settings for the test run: production settings with test-only environment values.
+
+The environment is filled in before lpcfe.settings reads it, so the suite exercises the
+same fail-loud parsing as a deployment.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("SITE_URL", "http://testserver")
+os.environ.setdefault("LPCFE_DATA_DIR", tempfile.mkdtemp(prefix="lpcfe-test-"))
+
+from lpcfe.settings import *  # noqa: E402,F403
+
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,35 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from lpcfe.env import database_from_url, env_bool, env_int
+
+
+def test_bad_boolean_names_the_variable(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
+        env_bool("SOME_FLAG")
+
+
+def test_bad_integer_names_the_variable(monkeypatch):
+    monkeypatch.setenv("SOME_NUMBER", "ten")
+    with pytest.raises(ImproperlyConfigured, match="SOME_NUMBER"):
+        env_int("SOME_NUMBER", 1)
+
+
+def test_integer_below_minimum(monkeypatch):
+    monkeypatch.setenv("SOME_NUMBER", "-3")
+    with pytest.raises(ImproperlyConfigured, match="minimum"):
+        env_int("SOME_NUMBER", 1, minimum=0)
+
+
+def test_database_url_parsed():
+    db = database_from_url("DATABASE_URL", "postgres://lpc:p%40ss@db.example:5433/lpcfe")
+    assert db["NAME"] == "lpcfe"
+    assert db["USER"] == "lpc"
+    assert db["PASSWORD"] == "p@ss"
+    assert db["PORT"] == "5433"
+
+
+def test_database_url_wrong_scheme():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url("DATABASE_URL", "mysql://x/y")
