@@ -1,2 +1,8 @@
+from django.urls import path
+
+from chat_embed import views
+
 app_name = "chat"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:room_slug>/", views.chat_room, name="room"),
+]

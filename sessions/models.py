@@ -111,7 +111,9 @@ class Talk(models.Model):
         ordering = ["start", "room__position", "room__name"]
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="talk_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="talk_ends_after_start")
+        ]
 
     def __str__(self) -> str:
         return self.title

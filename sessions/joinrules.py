@@ -1,0 +1,69 @@
+"""The server's join rules: who may enter which room when, and with which BBB role.
+
+Pages show buttons from the same decision the join view enforces, so the two never disagree.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from sessions.models import Conference, Room, Talk
+from sessions.people import Viewer
+
+MODERATOR = "MODERATOR"
+VIEWER = "VIEWER"
+
+
+@dataclass(frozen=True)
+class JoinDecision:
+    allowed: bool
+    role: str
+    reason: str  # shown to the person when the join is refused; empty when allowed
+    opens_at: datetime | None  # when this person may enter (None: not today / never)
+    closes_at: datetime | None
+
+
+def _day_talks(room: Room, at: datetime) -> list[Talk]:
+    """The room's sessions that start on the conference day containing `at`, plus any running then."""
+    conference = Conference.current()
+    tz = conference.tz if conference else at.tzinfo
+    day_start = datetime.combine(at.astimezone(tz).date(), time.min, tzinfo=tz)
+    day_end = day_start + timedelta(days=1)
+    running = Q(start__lte=at, end__gt=at)
+    today = Q(start__gte=day_start, start__lt=day_end)
+    return list(Talk.objects.filter(room=room).filter(running | today).order_by("start"))
+
+
+def _is_speaker(viewer: Viewer, talk: Talk | None) -> bool:
+    return bool(talk and viewer.email and viewer.email in [e.lower() for e in talk.speaker_emails])
+
+
+def decide(room: Room, viewer: Viewer, at: datetime) -> JoinDecision:
+    """May `viewer` join `room` at instant `at`, and as what? Opens at `opens_at`, closes at `closes_at`."""
+    talks = _day_talks(room, at)
+    upcoming = [t for t in talks if t.end > at]
+    current = next((t for t in upcoming if t.start <= at), None)
+    following = next((t for t in upcoming if t.start > at), None)
+
+    moderator = viewer.is_moderator or (viewer.email or "") in [e.lower() for e in room.moderator_emails]
+    speaking = _is_speaker(viewer, current) or _is_speaker(viewer, following)
+    role = MODERATOR if (moderator or speaking) else VIEWER
+
+    if not viewer.is_authenticated and not viewer.is_guest:
+        return JoinDecision(False, role, _("Please log in to join."), None, None)
+    if viewer.is_guest and room.kind != Room.Kind.PUBLIC:
+        return JoinDecision(False, role, _("Guests may only join public rooms."), None, None)
+    if room.kind == Room.Kind.PRIVATE and not moderator:
+        return JoinDecision(False, role, _("This room is open to its moderators only."), None, None)
+    if not upcoming:
+        return JoinDecision(False, role, _("Nothing more is scheduled in this room today."), None, None)
+
+    closes_at = max(t.end for t in talks)
+    early = settings.SCHEDULE_SPEAKER_OPEN_MINUTES if role == MODERATOR else settings.SCHEDULE_JOIN_OPEN_MINUTES
+    opens_at = talks[0].start - timedelta(minutes=early)
+    if at < opens_at:
+        return JoinDecision(False, role, _("This room is not open yet."), opens_at, closes_at)
+    return JoinDecision(True, role, "", opens_at, closes_at)
