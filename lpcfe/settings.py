@@ -223,6 +223,29 @@ MATRIX_ADMIN_TOKEN = env_str("MATRIX_ADMIN_TOKEN")
 MATRIX_TIMEOUT = env_int("MATRIX_TIMEOUT", 10, minimum=1)
 if MATRIX_URL and not MATRIX_SERVER_NAME:
     raise ImproperlyConfigured("MATRIX_URL is set but MATRIX_SERVER_NAME is empty.")
+# Only used by `manage.py matrix_create_admin` to make the admin user MATRIX_ADMIN_TOKEN belongs to.
+MATRIX_REGISTRATION_SHARED_SECRET = env_str("MATRIX_REGISTRATION_SHARED_SECRET")
+# all: provisioning joins every attendee to every track room; on_open: the chat page joins
+# them to a room the first time they open it (still through the admin API).
+MATRIX_JOIN_MODE = env_choice("MATRIX_JOIN_MODE", "all", ("all", "on_open"))
+MATRIX_PROVISION_WORKERS = env_int("MATRIX_PROVISION_WORKERS", 4, minimum=1)
+# Longest total wait for 429 answers in one call: provisioning, and a page's token request.
+MATRIX_PROVISION_RETRY_SECONDS = env_int("MATRIX_PROVISION_RETRY_SECONDS", 300, minimum=0)
+MATRIX_INTERACTIVE_RETRY_SECONDS = env_int("MATRIX_INTERACTIVE_RETRY_SECONDS", 10, minimum=0)
+# Prefix for every room alias this conference creates (e.g. "lpc2026-"), so conferences can share a homeserver.
+MATRIX_ROOM_ALIAS_PREFIX = env_str("MATRIX_ROOM_ALIAS_PREFIX")
+# Chat tokens: "day-end" (midnight in the conference's zone) or a number of hours; renewed
+# when less than MATRIX_SESSION_RENEW_MINUTES remain.
+MATRIX_SESSION_EXPIRY = env_str("MATRIX_SESSION_EXPIRY", "day-end").lower()
+if MATRIX_SESSION_EXPIRY != "day-end" and not (MATRIX_SESSION_EXPIRY.isdigit() and int(MATRIX_SESSION_EXPIRY) > 0):
+    raise ImproperlyConfigured(f"MATRIX_SESSION_EXPIRY={MATRIX_SESSION_EXPIRY!r}: use day-end or a number of hours.")
+MATRIX_SESSION_RENEW_MINUTES = env_int("MATRIX_SESSION_RENEW_MINUTES", 60, minimum=1)
+MATRIX_TICKET_MINUTES = env_int("MATRIX_TICKET_MINUTES", 5, minimum=1)
+MATRIX_GUESTS_CAN_POST = env_bool("MATRIX_GUESTS_CAN_POST", False)
+MATRIX_GUEST_ACCOUNTS_PER_MINUTE = env_int("MATRIX_GUEST_ACCOUNTS_PER_MINUTE", 30, minimum=0)
+MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR = env_int("MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR", 5, minimum=0)
+# Origins allowed to frame the chat page besides this site (BBB_URL's origin is added).
+MATRIX_CHAT_FRAME_ANCESTORS = env_list("MATRIX_CHAT_FRAME_ANCESTORS")
 
 LOGGING = {
     "version": 1,
