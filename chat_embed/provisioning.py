@@ -167,7 +167,9 @@ def room_specs() -> list[RoomSpec]:
             spec = specs[alias] = RoomSpec(
                 f"room:{room.slug}", alias, room.name, f"{prefix}{room.name}", False, room=room
             )
-        spec.room = spec.room or room
+        elif spec.track is not None and room.kind == Room.Kind.PUBLIC:
+            # A public room that names a track's chat makes that chat its own, and public.
+            spec.room = spec.room or room
         spec.public = spec.public or room.kind == Room.Kind.PUBLIC
         spec.moderator_emails.update(normalise_email(e) for e in room.moderator_emails)
         for talk in talks:

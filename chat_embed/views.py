@@ -128,8 +128,19 @@ def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
     if ticket:
         if not isinstance(ticket, str):
             return _json_error(_("The ticket must be a string."), 400)
-        return _deliver(request, lambda: handoff.redeem_ticket(ticket, room), room)
+        return _token_by_ticket(request, room, ticket)
     return _token_for_session(request, room)
+
+
+def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
+    try:
+        account = handoff.redeem_ticket(ticket, room)
+    except handoff.ChatRefused as exc:
+        return _json_error(str(exc), exc.status)
+    response = _deliver(request, lambda: account, room)
+    if response.status_code == 503:
+        handoff.release_ticket(ticket)  # the homeserver failed, not the person: let the page retry
+    return response
 
 
 def _back_to_profile() -> str:

@@ -264,3 +264,14 @@ def test_profile_include_and_matrix_password(sample):
         timeout=10,
     )
     assert login.status_code == 200 and login.json()["user_id"] == user_id
+
+
+def test_a_ticket_survives_a_homeserver_outage(sample, settings):
+    ticket = make_chat_ticket(sample.attendees[0], sample.hall)
+    url = reverse("chat:token", args=[sample.hall.slug])
+    real = settings.MATRIX_URL
+    settings.MATRIX_URL = "http://127.0.0.1:9"  # nothing listens there
+    down = Client().post(url, {"ticket": ticket}, content_type="application/json")
+    assert down.status_code == 503 and "not answering" in down.json()["error"]
+    settings.MATRIX_URL = real
+    assert Client().post(url, {"ticket": ticket}, content_type="application/json").status_code == 200
