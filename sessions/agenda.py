@@ -11,7 +11,7 @@ them and as pretalx and Indico show them. Times inside a day are shown in the vi
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,7 +35,8 @@ def conference_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """The instants a conference day starts and ends (23 or 25 hours long on a DST change)."""
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
+    # In UTC: arithmetic on datetimes that share a zone would be wall-clock arithmetic.
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def conference_day_of(at: datetime, tz: tzinfo) -> date:
@@ -104,11 +105,18 @@ def now_state(at: datetime, *, cached: bool = True) -> NowState:
     )
 
 
-def refresh_after(at: datetime, boundary: datetime | None) -> timedelta:
-    """How long a page may wait before it asks again (before the client's own jitter)."""
+def refresh_after(now: datetime, boundary: datetime | None) -> timedelta:
+    """How long a page may wait before it asks again (before the client's own jitter).
+
+    `now` is the exact time. States are computed per whole minute, so a boundary inside the
+    current minute shows from the next minute on.
+    """
     if boundary is None:
         return MAX_REFRESH
-    return max(timedelta(seconds=1), min(boundary - at, MAX_REFRESH))
+    wait = boundary - now
+    if wait <= timedelta(0):
+        wait = minute(now) + timedelta(minutes=1) - now
+    return max(timedelta(seconds=1), min(wait, MAX_REFRESH))
 
 
 def _special_emails() -> frozenset[str]:

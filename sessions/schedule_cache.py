@@ -7,6 +7,7 @@ render becomes unreachable at once and expires on its own.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Hashable
 from typing import Any
@@ -25,20 +26,36 @@ VERSION_KEY = "lpcfe:schedule:version"
 RENDER_TIMEOUT = 15 * 60
 
 
+# One page asks for the version several times; remember it in this process for a moment.
+# Another process's bump is seen within MEMO_SECONDS.
+MEMO_SECONDS = 1.0
+_memo: dict[str, tuple[float, str]] = {}
+
+
 def version() -> str:
+    memo = _memo.get("version")
+    if memo and time.monotonic() - memo[0] < MEMO_SECONDS:
+        return memo[1]
     current = cache.get(VERSION_KEY)
     if current is None:
         current = uuid.uuid4().hex
         # add() so that concurrent first requests agree on one version.
         if not cache.add(VERSION_KEY, current, timeout=None):
             current = cache.get(VERSION_KEY) or current
+    _memo["version"] = (time.monotonic(), current)
     return current
 
 
 def bump() -> str:
     new = uuid.uuid4().hex
     cache.set(VERSION_KEY, new, timeout=None)
+    _memo["version"] = (time.monotonic(), new)
     return new
+
+
+def forget() -> None:
+    """Drop this process's memo (after clearing the cache in tests)."""
+    _memo.clear()
 
 
 def key(*parts: Hashable) -> str:

@@ -105,7 +105,14 @@ def viewer_zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
     name = request.COOKIES.get(COOKIE_NAME, "")
     if is_valid_zone(name):
         return zoneinfo.ZoneInfo(canonical_zone(name))
-    return conference_zone()
+    return request_conference_zone(request)
+
+
+def request_conference_zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """conference_zone(), looked up once per request."""
+    if not hasattr(request, "_lpcfe_conference_zone"):
+        request._lpcfe_conference_zone = conference_zone()
+    return request._lpcfe_conference_zone
 
 
 def remember_zone(response: HttpResponse, name: str) -> None:
@@ -151,6 +158,8 @@ def zone_label(tz: tzinfo, at: datetime) -> str:
 
 def offset_change(tz: tzinfo, start: datetime, end: datetime) -> datetime | None:
     """The first instant in [start, end) where `tz` changes its UTC offset, to the minute; None if it doesn't."""
+    # Work in UTC: arithmetic between datetimes sharing a zone is wall-clock arithmetic in Python.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     before = start.astimezone(tz).utcoffset()
     if end.astimezone(tz).utcoffset() == before:
         return None  # zones change at most twice a year; a day range holds at most one change
@@ -174,7 +183,7 @@ def zone_label_for_range(tz: tzinfo, start: datetime, end: datetime) -> str:
         "zone": zone_name(tz),
         "before": format_offset(before),
         # The wall-clock time at which the change happens, as read before it (02:00 when clocks go back).
-        "time": (change.replace(tzinfo=None) + before).strftime("%H:%M"),
+        "time": (change.astimezone(UTC).replace(tzinfo=None) + before).strftime("%H:%M"),
         "after": format_offset(change.astimezone(tz).utcoffset()),
     }
 

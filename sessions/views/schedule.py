@@ -5,9 +5,11 @@ join buttons and stars are added per viewer on every request.
 """
 
 import logging
+import math
 import random
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -22,14 +24,14 @@ from django.views.decorators.http import require_POST
 
 from sessions import agenda, daygrid, schedule_cache
 from sessions.models import Star, Talk, Track
-from sessions.people import viewer_for
+from sessions.people import Viewer, viewer_for
 from sessions.timezones import (
-    conference_zone,
     is_valid_zone,
     parse_instant,
     relative_label,
     relative_strings,
     remember_zone,
+    request_conference_zone,
     selector_zones,
     zone_label,
     zone_label_for_range,
@@ -42,11 +44,17 @@ logger = logging.getLogger(__name__)
 # --- helpers ------------------------------------------------------------------------------
 
 
+def _viewer(request: HttpRequest) -> Viewer:
+    if not hasattr(request, "_lpcfe_viewer"):
+        request._lpcfe_viewer = viewer_for(request)
+    return request._lpcfe_viewer
+
+
 def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
     """The instant a page shows: now (to the minute), or an organiser's `?at=` preview."""
     raw = request.GET.get("at", "")
-    if raw and viewer_for(request).is_organiser:
-        parsed = parse_instant(raw, conference_zone())
+    if raw and _viewer(request).is_organiser:
+        parsed = parse_instant(raw, request_conference_zone(request))
         if parsed is not None:
             return parsed, True
         messages.error(
@@ -59,7 +67,7 @@ def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
 
 def _page_context(request: HttpRequest, at: datetime, preview: bool, label: str) -> dict:
     zone = request.viewer_zone
-    conf_zone = conference_zone()
+    conf_zone = request_conference_zone(request)
     return {
         "at": at,
         "preview": preview,
@@ -70,7 +78,7 @@ def _page_context(request: HttpRequest, at: datetime, preview: bool, label: str)
         "conference_zone_name": zone_name(conf_zone),
         "conference_zone_label": zone_label(conf_zone, at),
         "showing_conference_zone": zone_name(zone) == zone_name(conf_zone),
-        "viewer": viewer_for(request),
+        "viewer": _viewer(request),
         "relative_strings": relative_strings(),
         # The page's script corrects its clock by this; exact, unlike `at` (whole minutes).
         "server_now": at if preview else timezone.now(),
@@ -94,7 +102,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 def _now_parts(request: HttpRequest) -> dict:
     at, preview = instant_for(request)
     state = agenda.now_state(at, cached=not preview)
-    viewer = viewer_for(request)
+    viewer = _viewer(request)
     decisions = agenda.join_decisions([r.room for r in state.rooms], viewer, at, cached=not preview)
     starred = _starred(request)
     rooms = [
@@ -108,7 +116,7 @@ def _now_parts(request: HttpRequest) -> dict:
         }
         for r in state.rooms
     ]
-    wait = agenda.refresh_after(at, state.next_boundary)
+    wait = agenda.refresh_after(at if preview else timezone.now(), state.next_boundary)
     return {
         **_page_context(request, at, preview, zone_label(request.viewer_zone, at)),
         "state": state,
@@ -117,7 +125,8 @@ def _now_parts(request: HttpRequest) -> dict:
         "resumes_relative": relative_label(at, state.resumes.start, state.resumes.end) if state.resumes else "",
         "resumes_zone_label": zone_label(request.viewer_zone, state.resumes.start) if state.resumes else "",
         "nav": "now",
-        "refresh_seconds": int(wait.total_seconds()),
+        "refresh_seconds": math.ceil(wait.total_seconds()),
+        "refresh_jitter": settings.SCHEDULE_REFRESH_JITTER_SECONDS,
         # Without JavaScript every page refreshes on its own; spread them out after a boundary.
         "meta_refresh_seconds": max(60, int(wait.total_seconds()) + random.randint(5, 60)),
         "my_next": _my_next(starred, at) if starred else [],
@@ -185,7 +194,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
         raise Http404(_("There are no sessions on that day."))
     at, preview = instant_for(request)
     zone = request.viewer_zone
-    conf_zone = conference_zone()
+    conf_zone = request_conference_zone(request)
     day_start, day_end = agenda.conference_day_bounds(the_day, conf_zone)
     context = _page_context(request, at, preview, zone_label_for_range(zone, day_start, day_end))
     in_day = day_start <= at < day_end + timedelta(hours=12)
@@ -221,7 +230,7 @@ def track(request: HttpRequest, slug: str) -> HttpResponse:
     the_track = get_object_or_404(Track, slug=slug)
     at, preview = instant_for(request)
     talks = list(the_track.talks.select_related("room", "track").order_by("start", "room__position"))
-    conf_zone = conference_zone()
+    conf_zone = request_conference_zone(request)
     days: dict[date, list[Talk]] = {}
     for talk in talks:
         days.setdefault(talk.start.astimezone(conf_zone).date(), []).append(talk)
@@ -245,11 +254,11 @@ def track(request: HttpRequest, slug: str) -> HttpResponse:
 def talk(request: HttpRequest, pk: int) -> HttpResponse:
     the_talk = get_object_or_404(Talk.objects.select_related("room", "track"), pk=pk)
     at, preview = instant_for(request)
-    conf_zone = conference_zone()
+    conf_zone = request_conference_zone(request)
     same_day = agenda.conference_day_of(at, conf_zone) == agenda.conference_day_of(the_talk.start, conf_zone)
     decision = None
     if same_day and the_talk.end > at and not the_talk.is_break:
-        decision = agenda.join_decisions([the_talk.room], viewer_for(request), at, cached=not preview)[the_talk.room_id]
+        decision = agenda.join_decisions([the_talk.room], _viewer(request), at, cached=not preview)[the_talk.room_id]
     return render(
         request,
         "sessions/talk.html",
@@ -276,13 +285,13 @@ def personal(request: HttpRequest) -> HttpResponse:
     from sessions.feeds import personal_feed_url
 
     at, preview = instant_for(request)
-    viewer = viewer_for(request)
+    viewer = _viewer(request)
     context = {**_page_context(request, at, preview, zone_label(request.viewer_zone, at)), "nav": "personal"}
     if not viewer.is_authenticated:
         return render(request, "sessions/personal.html", {**context, "needs_login": True})
     starred = _starred(request)
     talks = list(Talk.objects.filter(external_id__in=starred).select_related("room", "track").order_by("start"))
-    conf_zone = conference_zone()
+    conf_zone = request_conference_zone(request)
     days: dict[date, list[Talk]] = {}
     for item in talks:
         days.setdefault(item.start.astimezone(conf_zone).date(), []).append(item)
@@ -334,7 +343,7 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         name = request.POST.get("zone", "")
         if name == "conference":
-            name = zone_name(conference_zone())
+            name = zone_name(request_conference_zone(request))
         if is_valid_zone(name):
             response = redirect(_safe_next(request, fallback))
             remember_zone(response, name)

@@ -1,5 +1,5 @@
 // The now page updates itself at session boundaries: it waits until the next boundary the
-// server named plus a random 0-30 s (so a thousand open pages do not ask at the same second),
+// server named plus a random 0-30 s (SCHEDULE_REFRESH_JITTER_SECONDS) (so a thousand open pages do not ask at the same second),
 // fetches the small state document and swaps in the rooms. Errors back off with jitter.
 (function () {
   "use strict";
@@ -8,7 +8,7 @@
   if (!box || box.hasAttribute("data-preview") || !window.fetch) return;
   var url = box.dataset.stateUrl;
   var failures = 0;
-  var JITTER_SECONDS = 30;
+  var JITTER_SECONDS = Number(box.dataset.jitter || 30);
 
   function later(seconds) {
     var wait = (Math.max(1, seconds) + Math.random() * JITTER_SECONDS) * 1000;
