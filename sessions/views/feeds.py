@@ -4,7 +4,6 @@ import hashlib
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect
@@ -93,8 +92,10 @@ def feed_personal(request: HttpRequest, key: str, signature: str) -> HttpRespons
 
 
 @require_POST
-@login_required
 def reset_feed(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # The personal page explains how to log in.
+        return redirect("personal")
     feeds.reset_token(request.user)
     messages.success(
         request, _("Your calendar address was reset. Subscribe again with the new one; the old one no longer works.")
