@@ -384,3 +384,18 @@ def test_now_page_updates_itself_at_the_next_boundary(new_page, live_server, set
         clock["now"] = at(10, 45) + timedelta(seconds=1)
         card.locator(".slot", has_text="Coffee break").locator(".badge.live").wait_for(timeout=10_000)
         assert card.locator(".slot", has_text="Second talk").count() == 1
+
+
+@pytest.mark.parametrize("persona", ["attendee", "speaker"])
+def test_session_page_join_button_matches_the_server_rules(sched, persona):
+    client, _ = schedule_data.client_for(persona)
+    for instant in (A_START - timedelta(minutes=20), A_START - timedelta(minutes=5), at(10, 44)):
+        with frozen(instant):
+            html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
+        allowed, role, body = join_states(html)["hall-a"]
+        expected = decide(sched.hall_a, VIEWERS[persona], instant)
+        assert (allowed, role) == (expected.allowed, expected.role), (persona, instant)
+    # On another day the page says when the button will appear instead.
+    with frozen(at(10, 0, day=23)):
+        html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
+    assert "The join button appears here on Saturday 24 October." in html and 'class="join"' not in html
