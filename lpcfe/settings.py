@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Renders every page in the viewer's time zone (cookie set by the browser or the selector).
+    "sessions.timezones.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -194,6 +196,9 @@ SCHEDULE_SPEAKER_OPEN_MINUTES = env_int("SCHEDULE_SPEAKER_OPEN_MINUTES", 30, min
 # Where `import_schedule --periodic` reads from when no source is given.
 SCHEDULE_SOURCE = env_str("SCHEDULE_SOURCE")
 SCHEDULE_FETCH_TIMEOUT = env_int("SCHEDULE_FETCH_TIMEOUT", 20, minimum=1)
+# Open now pages update at each session boundary plus a random 0..N seconds, so they do not
+# all ask the server in the same second.
+SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30, minimum=0)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.

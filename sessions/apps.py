@@ -7,3 +7,7 @@ class SessionsConfig(AppConfig):
     name = "sessions"
     label = "lpc_sessions"
     verbose_name = _("Schedule and sessions")
+
+    def ready(self) -> None:
+        # Cache invalidation and calendar SEQUENCE bookkeeping on schedule changes.
+        from sessions import schedule_cache  # noqa: F401

@@ -117,3 +117,45 @@ class Talk(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Star(models.Model):
+    """A session someone put on their personal schedule.
+
+    Keyed by the session's external ID rather than its row, so a star survives an import
+    that removes a session and later brings it back.
+    """
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="stars", verbose_name=_("user"))
+    talk_external_id = models.CharField(_("session"), max_length=200)
+    created = models.DateTimeField(_("starred at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("starred session")
+        verbose_name_plural = _("starred sessions")
+        constraints = [models.UniqueConstraint(fields=["user", "talk_external_id"], name="one_star_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.talk_external_id}"
+
+
+class CalendarToken(models.Model):
+    """The key of someone's private calendar feed URL.
+
+    The URL carries the key and an HMAC of it (see sessions.feeds); only the key is stored,
+    so the database alone does not give away working feed URLs. Resetting replaces the key,
+    which makes every earlier URL fail.
+    """
+
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="calendar_token", verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=32, unique=True)
+    created = models.DateTimeField(_("created"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed key")
+        verbose_name_plural = _("calendar feed keys")
+
+    def __str__(self) -> str:
+        return str(self.user)
