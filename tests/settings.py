@@ -19,3 +19,7 @@ from lpcfe.settings import *  # noqa: E402,F403
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Static files come from the finders in tests; no collectstatic run is needed.
+STATIC_ROOT = os.path.join(os.environ["LPCFE_DATA_DIR"], "static")
+os.makedirs(STATIC_ROOT, exist_ok=True)
+WHITENOISE_USE_FINDERS = True

@@ -10,7 +10,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def production_env(**extra: str) -> dict[str, str]:
     # Start from the process environment minus anything the test settings or a developer set for lpcfe.
-    dropped = {"DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "DATABASE_URL"}
+    dropped = {
+        "DEBUG",
+        "DJANGO_SETTINGS_MODULE",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_COOKIES",
+        "DATABASE_URL",
+    }
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         DJANGO_SETTINGS_MODULE="lpcfe.settings",
