@@ -7,3 +7,6 @@ class SessionsConfig(AppConfig):
     name = "sessions"
     label = "lpc_sessions"
     verbose_name = _("Schedule and sessions")
+
+    def ready(self) -> None:
+        from sessions import checks  # noqa: F401 - registers the BBB start-up checks

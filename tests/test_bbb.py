@@ -289,3 +289,18 @@ def test_simulator_uses_site_url_and_a_data_folder_secret(settings):
     secret_file = Path(settings.DATA_DIR) / "bbb_simulator_secret"
     assert server.secret == secret_file.read_text().strip() and len(server.secret) == 40
     assert secret_file.stat().st_mode & 0o077 == 0
+
+
+def test_startup_check_reports_a_broken_servers_file(settings, tmp_path):
+    from sessions.checks import bbb_configuration
+
+    servers = tmp_path / "servers"
+    servers.write_text("bbb1.example.org:one\nbbb2.example.org\n")
+    settings.BBB_SIMULATOR = False
+    settings.BBB_SERVERS_FILE = str(servers)
+    problems = bbb_configuration(None)
+    assert [p.id for p in problems] == ["lpcfe.E001"]
+    assert f"{servers}, line 2" in problems[0].msg
+    settings.BBB_SERVERS_FILE = ""
+    settings.BBB_SIMULATOR = True
+    assert [p.id for p in bbb_configuration(None)] == ["lpcfe.W001"]
