@@ -25,3 +25,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # so SQLite runs the tests on a file in the data folder, where each thread gets its own.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+# Live-server request threads must not keep PostgreSQL connections open (CONN_MAX_AGE), or the
+# test database cannot be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
