@@ -9,7 +9,9 @@ createTime and role. Every page says it is a simulator; nothing here is used in 
 
 import hashlib
 import hmac
+import html
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -22,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -381,6 +384,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return _page(request, "bbb_simulator/home.html", {"meetings": meetings})
 
 
+def _welcome_text(welcome: str) -> str:
+    """BBB shows the welcome message as HTML; the simulator shows its text, line breaks kept."""
+    return html.unescape(strip_tags(re.sub(r"<br\s*/?>", "\n", welcome, flags=re.IGNORECASE)))
+
+
 @xframe_options_sameorigin
 def client(request: HttpRequest) -> HttpResponse:
     """The placeholder meeting page the join redirects to: who is here, with which role."""
@@ -405,7 +413,7 @@ def client(request: HttpRequest) -> HttpResponse:
             "chat_disabled": "chat" in disabled,
             "disabled_features": disabled,
             "recording": meeting.params.get("record") == "true",
-            "welcome": meeting.params.get("welcome", ""),
+            "welcome": _welcome_text(meeting.params.get("welcome", "")),
             "userdata": attendee.userdata,
         },
     )

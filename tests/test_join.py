@@ -425,6 +425,12 @@ def test_browser_clicks_join_and_lands_in_the_room(bbb_double, hall, new_page, l
     assert meeting.get_by_test_id("you").inner_text() == "Ada Lovelace — VIEWER"
     assert "disabled" in meeting.get_by_test_id("chat-state").inner_text()
     assert page.locator("iframe.chat-frame").get_attribute("src") == "/chat/hall-a/"
+    assert (
+        meeting.locator(".welcome")
+        .inner_text()
+        .startswith("Welcome to Hall A at Plumbers <Conf>.\nNow: Scheduling <fun>")
+    )
+    assert page.get_by_role("tablist").count() == 0  # side by side on a wide screen, no tabs
     # The chat can be collapsed from the keyboard.
     page.get_by_role("button", name="Hide chat").focus()
     page.keyboard.press("Enter")
