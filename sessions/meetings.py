@@ -147,6 +147,10 @@ def ensure_meeting(room: Room) -> Meeting:
         _raise_if_down(server)
         if time.monotonic() >= deadline:
             raise too_slow
+        # cache.add is atomic in Redis and memcached, and in the database cache through the
+        # table's primary key. (Only a lock row left behind by a crashed process and already
+        # expired can be taken by two processes at once there: at worst a second create, which
+        # BBB answers with the same meeting.)
         if cache.add(lock, secrets.token_hex(4), timeout=settings.BBB_TIMEOUT + 5):
             try:
                 cached = cache.get(key)
