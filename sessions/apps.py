@@ -9,5 +9,6 @@ class SessionsConfig(AppConfig):
     verbose_name = _("Schedule and sessions")
 
     def ready(self) -> None:
-        # Cache invalidation and calendar SEQUENCE bookkeeping on schedule changes.
-        from sessions import schedule_cache  # noqa: F401
+        # Imported for their side effects: start-up checks of the BBB configuration, and cache
+        # invalidation plus calendar SEQUENCE bookkeeping on schedule changes.
+        from sessions import checks, schedule_cache  # noqa: F401

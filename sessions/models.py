@@ -159,3 +159,34 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class JoinLog(models.Model):
+    """One join attempt through lpcfe: who, which room, with which role, and what happened."""
+
+    class Outcome(models.TextChoices):
+        JOINED = "joined", _("joined")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("BBB failed")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    room = models.ForeignKey(
+        Room, on_delete=models.SET_NULL, null=True, related_name="join_logs", verbose_name=_("room")
+    )
+    room_slug = models.CharField(_("room slug"), max_length=100)  # kept if the room is removed
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
+    )
+    display_name = models.CharField(_("name"), max_length=300)
+    viewer_role = models.CharField(_("role"), max_length=20)  # attendee, speaker, ..., guest
+    bbb_role = models.CharField(_("BBB role"), max_length=10)  # MODERATOR or VIEWER
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("join")
+        verbose_name_plural = _("joins")
+
+    def __str__(self) -> str:
+        return f"{self.display_name} → {self.room_slug} ({self.outcome})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions.views import api, feeds, schedule
+from sessions.views import api, feeds, join, schedule, status
 
 urlpatterns = [
     path("", schedule.now, name="now"),
@@ -18,4 +18,10 @@ urlpatterns = [
     path("calendar/<str:key>/<str:signature>.ics", feeds.feed_personal, name="feed_personal"),
     path("my-schedule/reset-calendar/", feeds.reset_feed, name="reset_feed"),
     path("api/schedule.json", api.schedule_json, name="api_schedule"),
+    # Joining rooms (BBB)
+    path("rooms/<slug:slug>/", join.room, name="room"),
+    path("rooms/<slug:slug>/join/", join.join, name="join"),
+    path("rooms/<slug:slug>/enter/", join.room_enter, name="room_enter"),
+    path("rooms/<slug:slug>/left/", join.room_left, name="room_left"),
+    path("status/", status.status, name="status"),
 ]

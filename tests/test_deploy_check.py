@@ -24,6 +24,8 @@ def production_env(**extra: str) -> dict[str, str]:
         SECRET_KEY="x7#k2-production-like-secret-key-of-fifty-or-more-characters-0123456789",
         ALLOWED_HOSTS="conf.example.org",
         SITE_URL="https://conf.example.org",
+        BBB_URL="https://bbb.example.org/bigbluebutton/",
+        BBB_SECRET="bbb-shared-secret-for-the-check",
         **extra,
     )
     return env
