@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from chat_embed import handoff
 from chat_embed.matrix import MatrixError, admin_client, is_configured
 from chat_embed.provisioning import ensure_account
+from sessions import bbb
 from sessions.models import Room
 from sessions.people import viewer_for
 
@@ -37,11 +38,17 @@ def _origin(url: str) -> str:
 
 
 def frame_ancestors() -> str:
-    """Who may frame the chat page: our own pages, BBB_URL's origin, and the listed origins."""
+    """Who may frame the chat page: our own pages, every configured BBB server (BBB_URL and the
+    servers file; the simulator is our own origin), and MATRIX_CHAT_FRAME_ANCESTORS."""
+    urls = [settings.BBB_URL]
+    try:
+        urls += [server.origin for server in bbb.all_servers()]
+    except bbb.BBBError as exc:
+        logger.warning("Chat framing: BBB servers unknown (%s); allowing BBB_URL only", exc)
     sources = ["'self'"]
-    for url in [settings.BBB_URL, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
+    for url in [*urls, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
         origin = _origin(url)
-        if origin and origin not in sources:
+        if origin and origin not in sources and origin != _origin(settings.SITE_URL):
             sources.append(origin)
     return "frame-ancestors " + " ".join(sources)
 

@@ -275,3 +275,16 @@ def test_a_ticket_survives_a_homeserver_outage(sample, settings):
     assert down.status_code == 503 and "not answering" in down.json()["error"]
     settings.MATRIX_URL = real
     assert Client().post(url, {"ticket": ticket}, content_type="application/json").status_code == 200
+
+
+def test_every_bbb_server_of_the_servers_file_may_frame_the_chat(sample, settings, tmp_path):
+    servers = tmp_path / "servers"
+    servers.write_text("bbb1.example.org:" + "s" * 40 + "\nbbb2.example.org:" + "t" * 40 + "\n")
+    settings.BBB_URL = ""
+    settings.BBB_SERVERS_FILE = str(servers)
+    settings.BBB_SIMULATOR = False
+    settings.MATRIX_CHAT_FRAME_ANCESTORS = ["https://bbb3.example.org/extra/path"]
+    page = Client().get(reverse("chat:room", args=[sample.hall.slug]))
+    assert page["Content-Security-Policy"] == (
+        "frame-ancestors 'self' https://bbb1.example.org https://bbb2.example.org https://bbb3.example.org"
+    )
