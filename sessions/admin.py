@@ -29,3 +29,7 @@ class TalkAdmin(admin.ModelAdmin):
     list_filter = ["room", "track", "is_break"]
     search_fields = ["title", "external_id", "abstract"]
     date_hierarchy = "start"
+
+
+# People: attendees, guest mode, ending login sessions (registered on import).
+from sessions import admin_people  # noqa: E402,F401
