@@ -38,13 +38,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_auth_ldap.backend import LDAPBackend, ldap_error
-from django_auth_ldap.config import (
-    GroupOfNamesType,
-    GroupOfUniqueNamesType,
-    LDAPSearch,
-    LDAPSettings,
-    PosixGroupType,
-)
+from django_auth_ldap.config import LDAPSearch, LDAPSettings
 from ldap.cidict import cidict
 from ldap.controls import SimplePagedResultsControl
 
@@ -206,10 +200,11 @@ def _connection_options() -> dict:
         ldap.OPT_REFERRALS: 0,
         ldap.OPT_PROTOCOL_VERSION: ldap.VERSION3,
     }
+    # Always verify the server's certificate, whatever the system's ldap.conf says.
+    options[ldap.OPT_X_TLS_REQUIRE_CERT] = ldap.OPT_X_TLS_DEMAND
     if settings.LDAP_CA_FILE:
         options[ldap.OPT_X_TLS_CACERTFILE] = settings.LDAP_CA_FILE
-        options[ldap.OPT_X_TLS_REQUIRE_CERT] = ldap.OPT_X_TLS_DEMAND
-        options[ldap.OPT_X_TLS_NEWCTX] = 0  # must come last: applies the TLS options above
+    options[ldap.OPT_X_TLS_NEWCTX] = 0  # must come last: applies the TLS options above
     return options
 
 
@@ -432,18 +427,8 @@ class LDAPDirectoryBackend(LDAPBackend):
                 ),
                 "USER_ATTRLIST": attrlist,
                 "CACHE_TIMEOUT": 0,  # never answer a login from a stale lookup
-                "ALWAYS_UPDATE_USER": False,  # sync_user copies name and role after the bind
+                "ALWAYS_UPDATE_USER": False,  # sync_user copies name and role (attribute and groups) after the bind
             }
-            if settings.LDAP_GROUP_BASE:
-                group_type = {
-                    "groupofnames": GroupOfNamesType,
-                    "groupofuniquenames": GroupOfUniqueNamesType,
-                    "posixgroup": PosixGroupType,
-                }[settings.LDAP_GROUP_TYPE]()
-                config["GROUP_TYPE"] = group_type
-                config["GROUP_SEARCH"] = LDAPSearch(
-                    settings.LDAP_GROUP_BASE, ldap.SCOPE_SUBTREE, settings.LDAP_GROUP_FILTER
-                )
             # A prefix no deployment uses: only LDAP_* settings configure this backend.
             self._settings = LDAPSettings("LPCFE_UNUSED_AUTH_LDAP_", config)
         return self._settings

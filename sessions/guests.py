@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -97,6 +98,6 @@ class GuestSessionMiddleware:
             if request.user.is_authenticated:
                 session.pop(GUEST_SESSION_KEY)
             else:
-                session.flush()
+                logout(request)  # sends user_logged_out, so per-session resources (chat tokens) are released
             messages.info(request, _("Guest access has ended. Registered attendees can still log in."))
         return self.get_response(request)

@@ -358,6 +358,29 @@ def test_a_hanging_ldap_server_times_out(ldap_directory, client, settings):
     assert elapsed < 4, elapsed
 
 
+def test_start_tls_with_the_directorys_ca(ldap_directory, client, tmp_path, settings):
+    call_command("import_attendees", str(write_people(tmp_path / "people.tsv")), "--no-progress")
+    settings.LDAP_START_TLS = True
+    settings.LDAP_CA_FILE = ldap_directory.server.ca_file
+    assert log_in(client, "ada@example.org", "ADA-7cq3-93kd").status_code == 302
+
+
+def test_start_tls_refuses_a_certificate_it_cannot_verify(ldap_directory, client, settings):
+    settings.LDAP_START_TLS = True
+    settings.LDAP_CA_FILE = ""  # the system's CAs do not know the test CA
+    response = log_in(client, "ada@example.org", "ADA-7cq3-93kd")
+    assert response.status_code == 503
+    assert "cannot check your code right now" in response.content.decode()
+
+
+def test_refused_service_bind_is_an_outage_not_a_wrong_code(ldap_directory, client, settings, caplog):
+    settings.LDAP_BIND_PASSWORD = "not-the-reader-password"
+    with caplog.at_level(logging.WARNING):
+        response = log_in(client, "ada@example.org", "ADA-7cq3-93kd")
+    assert response.status_code == 503
+    assert "Invalid credentials" in caplog.text  # the log says why
+
+
 # --- Roles from LDAP groups ---------------------------------------------------------------------
 
 
