@@ -46,15 +46,28 @@ def organiser_permissions() -> list[Permission]:
     )
 
 
+def get_or_create_user(email: str) -> tuple[User, bool]:
+    """The user named after `email` (any case), created with no usable password if new.
+
+    Safe when the same person's first two logins race (a double click during the herd).
+    """
+    user = User.objects.filter(username__iexact=email).first()
+    if user is not None:
+        return user, False
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=email, defaults={"email": email, "password": "!"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user, created
+
+
 @transaction.atomic
 def sync_user(email: str, first_name: str, last_name: str, role: str) -> User:
     """Create or update the Django user for a directory entry; username is the normalised email."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    user = User.objects.filter(username__iexact=email).first()
-    if user is None:
-        user = User(username=email)
-        user.set_unusable_password()
+    user, _created = get_or_create_user(email)
     user.username = email
     user.email = email
     user.first_name = first_name[:NAME_MAX]

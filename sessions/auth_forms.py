@@ -34,8 +34,12 @@ class GuestForm(forms.Form):
         max_length=200,  # generous on input; clean_name enforces the real limit after tidying
         strip=False,
         help_text=_("Shown to others with a “(guest)” marker."),
-        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": guests.NAME_MAX}),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["maxlength"] = guests.NAME_MAX  # what people can type
 
     def clean_name(self) -> str:
         name = guests.clean_name(self.cleaned_data["name"])

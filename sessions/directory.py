@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import ldap
@@ -297,16 +297,17 @@ def find_person(email: str) -> Person | None:
         found = _ldap_find(conn, email)
         if found is None:
             return None
-        return _person_from_entry(conn, *found)
+        return _person_from_entry(lambda: conn, *found)
     finally:
         conn.unbind_s()
 
 
-def _person_from_entry(conn, dn: str, attrs: dict) -> Person:
+def _person_from_entry(connection: Callable, dn: str, attrs: dict) -> Person:
+    """Name and role of an entry; `connection()` gives a service-bound connection, asked for only if groups are read."""
     email = normalise_email(_attr(attrs, settings.LDAP_EMAIL_ATTR))
     roles = _role_from_values(attrs.get(settings.LDAP_ROLE_ATTR, [])) if settings.LDAP_ROLE_ATTR else set()
     if settings.LDAP_GROUP_BASE:
-        roles |= _ldap_group_roles(conn, dn, email)
+        roles |= _ldap_group_roles(connection(), dn, email)
     return Person(
         email=email,
         first_name=_attr(attrs, settings.LDAP_FIRST_NAME_ATTR),
@@ -452,7 +453,7 @@ class LDAPDirectoryBackend(LDAPBackend):
         if user is None:
             return None
         try:
-            person = _person_from_entry(ldap_user.connection, ldap_user.dn, ldap_user.attrs or {})
+            person = _person_from_entry(lambda: ldap_user.connection, ldap_user.dn, ldap_user.attrs or {})
         except ldap.LDAPError as error:
             raise DirectoryUnavailable(_describe(error)) from None
         return accounts.sync_user(person.email, person.first_name, person.last_name, person.role)
@@ -460,10 +461,12 @@ class LDAPDirectoryBackend(LDAPBackend):
     def get_or_build_user(self, username: str, ldap_user):
         # The Django username is the address as registered, whatever variant was typed.
         registered = normalise_email(_attr(ldap_user.attrs or {}, settings.LDAP_EMAIL_ATTR)) or username
-        user = User.objects.filter(username__iexact=registered).first()
-        if user is not None:
-            return user, False
-        return User(username=registered, email=registered), True
+        return accounts.get_or_create_user(registered)
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        # A person an organiser deactivated loses their session at once, as with ModelBackend.
+        return user if user is not None and user.is_active else None
 
     def get_user_permissions(self, user_obj, obj=None):
         return set()
