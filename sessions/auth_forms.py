@@ -45,8 +45,10 @@ class GuestForm(forms.Form):
         name = guests.clean_name(self.cleaned_data["name"])
         try:
             taken = directory.name_is_registered(name)
-        except directory.DirectoryUnavailable as error:
-            raise forms.ValidationError(error.message) from None
+        except directory.DirectoryUnavailable:
+            raise forms.ValidationError(
+                _("We cannot check names right now, please try again in a few minutes.")
+            ) from None
         if taken:
             raise forms.ValidationError(
                 _("That is the name of a registered attendee. Please choose another name, or log in with your code.")

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -376,7 +377,8 @@ def name_is_registered(name: str) -> bool:
     conn = connect(settings.LDAP_BIND_DN, settings.LDAP_BIND_PASSWORD)
     try:
         # cn is compared by the directory (case-insensitively); the Python check catches spacing variants.
-        query = f"(&(objectClass=person)(cn={ldap.filter.escape_filter_chars(' '.join(name.split()))}))"
+        folded = " ".join(unicodedata.normalize("NFKC", name).split())  # full-width look-alikes too
+        query = f"(&(objectClass=person)(cn={ldap.filter.escape_filter_chars(folded)}))"
         results = conn.search_s(settings.LDAP_USER_BASE, ldap.SCOPE_SUBTREE, query, ["cn"])
         return any(dn for dn, _attrs in results)
     finally:

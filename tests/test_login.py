@@ -258,6 +258,11 @@ def test_next_is_followed_only_within_the_site(client, registered):
         reverse("login"), {"email": "ada@example.org", "regcode": "ADA-7cq3-93kd", "next": "https://evil.example/"}
     )
     assert response["Location"] == reverse("now")
+    client.post(reverse("logout"))
+    response = client.post(
+        reverse("login"), {"email": "ada@example.org", "regcode": "ADA-7cq3-93kd", "next": reverse("login")}
+    )
+    assert response["Location"] == reverse("now")  # never back to the login page
 
 
 def test_profile_requires_a_login(client, registered):
@@ -569,3 +574,46 @@ def test_login_in_chromium_against_slapd(ldap_directory, new_page, live_server, 
     page.locator("header").get_by_role("button", name="Log out").click()
     page.wait_for_url(live_server.url + reverse("login"))
     assert "You have logged out." in page.locator(".messages").inner_text()
+
+
+# --- Settings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LDAP_URI": "ldap://127.0.0.1/"}, "LDAP_URI is set but LDAP_USER_BASE is empty"),
+        ({"LDAP_USER_FILTER": "(mail=*)"}, "must contain %(user)s"),
+        ({"LDAP_ROLE_GROUPS": "boss=admins"}, "LDAP_ROLE_GROUPS: 'boss=admins' is not role=group"),
+        ({"LDAP_GROUP_TYPE": "ad"}, "LDAP_GROUP_TYPE='ad' must be one of"),
+        ({"LOGIN_LOCK_AFTER": "0"}, "LOGIN_LOCK_AFTER=0 is below the minimum of 1"),
+    ],
+)
+def test_bad_login_settings_stop_start_up_with_a_clear_message(env, message):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import lpcfe.settings"],
+        env={**os.environ, "SECRET_KEY": "x", "ALLOWED_HOSTS": "localhost", **env},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_backend_follows_ldap_uri():
+    import os
+    import subprocess
+    import sys
+
+    code = "import lpcfe.settings as s; print(s.AUTHENTICATION_BACKENDS[0])"
+    base = {**os.environ, "SECRET_KEY": "x", "ALLOWED_HOSTS": "localhost"}
+    local = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True, check=True)
+    ldap_env = {**base, "LDAP_URI": "ldap://127.0.0.1/", "LDAP_USER_BASE": "dc=x"}
+    remote = subprocess.run([sys.executable, "-c", code], env=ldap_env, capture_output=True, text=True, check=True)
+    assert local.stdout.strip() == "sessions.directory.LocalDirectoryBackend"
+    assert remote.stdout.strip() == "sessions.directory.LDAPDirectoryBackend"

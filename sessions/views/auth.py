@@ -44,9 +44,10 @@ def login_or_guest_required(view: Callable[..., HttpResponse]) -> Callable[..., 
 
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    safe = url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    )
+    if safe and not candidate.startswith(resolve_url("login")):  # never back to the login page itself
         return candidate
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
