@@ -217,14 +217,20 @@ def _describe(error: ldap.LDAPError) -> str:
     return f"{settings.LDAP_URI}: {text}"
 
 
+def _open() -> "ldap.ldapobject.LDAPObject":
+    """An unbound connection with timeouts, and StartTLS done if configured."""
+    conn = ldap.initialize(settings.LDAP_URI, bytes_mode=False)
+    for option, value in _connection_options().items():
+        conn.set_option(option, value)
+    if settings.LDAP_START_TLS:
+        conn.start_tls_s()
+    return conn
+
+
 def connect(bind_dn: str, password: str) -> "ldap.ldapobject.LDAPObject":
     """A connection bound as `bind_dn` (anonymous if empty), with timeouts and StartTLS as configured."""
     try:
-        conn = ldap.initialize(settings.LDAP_URI, bytes_mode=False)
-        for option, value in _connection_options().items():
-            conn.set_option(option, value)
-        if settings.LDAP_START_TLS:
-            conn.start_tls_s()
+        conn = _open()
         conn.simple_bind_s(bind_dn, password)
     except ldap.INVALID_CREDENTIALS:
         raise DirectoryUnavailable(f"{settings.LDAP_URI}: the directory refused the bind as {bind_dn!r}") from None
@@ -573,8 +579,9 @@ class DirectoryWriter:
 
     def code_opens(self, dn: str, code: str) -> bool:
         """For stored hashes we cannot read ourselves: ask the directory with a bind as the entry."""
-        conn = connect("", "")
+        conn = None
         try:
+            conn = _open()
             conn.simple_bind_s(dn, code)
             return True
         except ldap.INVALID_CREDENTIALS:
@@ -582,7 +589,8 @@ class DirectoryWriter:
         except ldap.LDAPError as error:
             raise DirectoryUnavailable(_describe(error)) from None
         finally:
-            conn.unbind_s()
+            if conn is not None:
+                conn.unbind_s()
 
     def _person_attrs(self, first_name: str, last_name: str) -> dict[str, list[bytes]]:
         full = " ".join(part for part in (first_name, last_name) if part)
@@ -600,7 +608,10 @@ class DirectoryWriter:
         attrs["userPassword"] = [ldap_password_hash(code).encode()]
         if settings.LDAP_ROLE_ATTR:
             attrs[settings.LDAP_ROLE_ATTR] = [role.encode()]
-        self.conn.add_s(dn, list(attrs.items()))
+        try:
+            self.conn.add_s(dn, list(attrs.items()))
+        except ldap.LDAPError as error:
+            raise DirectoryUnavailable(f"{_describe(error)}, adding {dn}") from None
         self._undo.append(("delete", dn, None))
         return dn
 
@@ -621,7 +632,10 @@ class DirectoryWriter:
                 changes.append((ldap.MOD_REPLACE, name, values or None))
         if not changes:
             return
-        self.conn.modify_s(entry.dn, changes)
+        try:
+            self.conn.modify_s(entry.dn, changes)
+        except ldap.LDAPError as error:
+            raise DirectoryUnavailable(f"{_describe(error)}, changing {entry.dn}") from None
         undo = [(ldap.MOD_REPLACE, name, before.get(name) or None) for _op, name, _v in changes]
         self._undo.append(("modify", entry.dn, undo))
 

@@ -335,7 +335,7 @@ def test_ldap_failure_mid_import_undoes_this_runs_writes(tmp_path, ldap_director
         "Zed\tNew\tZED-1234-abcd\tzed@example.org",  # an add, written second
         "Blocker\tB\tBLK-1234-abcd\tblocker@example.org",  # fails: the DN exists
     ]
-    with pytest.raises(CommandError, match="failed during the import.*this run's changes were undone"):
+    with pytest.raises(CommandError, match="Already exists, adding mail=blocker.*this run's changes were undone"):
         run(write(tmp_path, lines, "third.tsv"))
     assert stored_hashes(ldap_directory) == before
     assert ldap_directory.entry("zed@example.org") is None
