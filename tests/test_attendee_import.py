@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from sessions import directory
 from sessions.models import Attendee, SealedRegcode
-from tests.fixtures.slapd import free_port
+from tests.fixtures.slapd import SLAPPASSWD, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +260,7 @@ def test_ldap_sha512_scheme(tmp_path, ldap_directory, settings):
 @pytest.mark.ldap
 def test_ldap_entry_with_a_hash_we_cannot_read_is_checked_by_bind(tmp_path, ldap_directory):
     crypt = subprocess.run(
-        ["slappasswd", "-h", "{CRYPT}", "-c", "$6$%.16s", "-s", "ADA-7cq3-93kd"],
+        [SLAPPASSWD, "-h", "{CRYPT}", "-c", "$6$%.16s", "-s", "ADA-7cq3-93kd"],
         check=True,
         capture_output=True,
         text=True,

@@ -501,6 +501,15 @@ def test_code_requests_are_rate_limited(client, registered, settings):
     assert client.post(reverse("resend_code"), {"email": "stranger@example.org"}).status_code == 429
 
 
+def test_code_request_while_ldap_is_down(ldap_directory, client, tmp_path, settings):
+    call_command("import_attendees", str(write_people(tmp_path / "people.tsv")), "--no-progress")
+    settings.LDAP_URI = f"ldap://127.0.0.1:{free_port()}/"
+    response = client.post(reverse("resend_code"), {"email": "ada@example.org"})
+    assert response.status_code == 503
+    assert "We cannot check your code right now" in response.content.decode()
+    assert mail.outbox == []
+
+
 def test_a_stale_code_copy_is_not_mailed(client, registered, tmp_path, caplog):
     # The directory's code changed behind the import's back: never mail a code that no longer works.
     if registered == "ldap":
