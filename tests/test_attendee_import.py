@@ -26,7 +26,7 @@ GOOD = [
 ]
 
 
-@pytest.fixture(params=["ldap", "local"])
+@pytest.fixture(params=[pytest.param("ldap", marks=pytest.mark.ldap), "local"])
 def target(request, settings):
     """Where the import writes: the test's own slapd branch, or the local table."""
     if request.param == "ldap":

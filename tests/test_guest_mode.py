@@ -27,7 +27,7 @@ def fresh_state(db):
     guests.forget_cached()
 
 
-@pytest.fixture(params=["ldap", "local"])
+@pytest.fixture(params=[pytest.param("ldap", marks=pytest.mark.ldap), "local"])
 def people(request, tmp_path, db):
     if request.param == "ldap":
         request.getfixturevalue("ldap_directory")

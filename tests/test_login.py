@@ -50,7 +50,7 @@ def fresh_cache(db):
     cache.clear()
 
 
-@pytest.fixture(params=["ldap", "local"])
+@pytest.fixture(params=[pytest.param("ldap", marks=pytest.mark.ldap), "local"])
 def registered(request, tmp_path, settings, db):
     """The personas imported with the command into slapd (ldap) or the local table (local)."""
     if request.param == "ldap":
