@@ -208,6 +208,66 @@ LDAP_BIND_DN = env_str("LDAP_BIND_DN")
 LDAP_BIND_PASSWORD = env_str("LDAP_BIND_PASSWORD")
 LDAP_USER_BASE = env_str("LDAP_USER_BASE")
 LDAP_TIMEOUT = env_int("LDAP_TIMEOUT", 5, minimum=1)
+# CA certificate(s) for ldaps:// or StartTLS against a private CA; empty: the system's CAs.
+LDAP_CA_FILE = env_str("LDAP_CA_FILE")
+# Attributes of a person entry, and the search that finds one by email (%(user)s is the email).
+LDAP_EMAIL_ATTR = env_str("LDAP_EMAIL_ATTR", "mail")
+LDAP_FIRST_NAME_ATTR = env_str("LDAP_FIRST_NAME_ATTR", "givenName")
+LDAP_LAST_NAME_ATTR = env_str("LDAP_LAST_NAME_ATTR", "sn")
+LDAP_USER_FILTER = env_str("LDAP_USER_FILTER", f"(&(objectClass=inetOrgPerson)({LDAP_EMAIL_ATTR}=%(user)s))")
+# Roles come from an attribute of the person (values: attendee, speaker, moderator, organiser)
+# and/or from group membership; the highest role found wins. Empty LDAP_ROLE_ATTR: no attribute.
+LDAP_ROLE_ATTR = env_str("LDAP_ROLE_ATTR", "employeeType")
+LDAP_GROUP_BASE = env_str("LDAP_GROUP_BASE")  # empty: groups are not read
+LDAP_GROUP_FILTER = env_str("LDAP_GROUP_FILTER", "(objectClass=groupOfNames)")
+LDAP_GROUP_TYPE = env_choice("LDAP_GROUP_TYPE", "groupofnames", ("groupofnames", "groupofuniquenames", "posixgroup"))
+
+
+def _role_groups(name: str) -> dict[str, str]:
+    """role=group-name pairs, e.g. organiser=organisers,speaker=speakers."""
+    pairs = {}
+    for item in env_list(name, "organiser=organisers,moderator=moderators,speaker=speakers"):
+        role, sep, group = (part.strip() for part in item.partition("="))
+        if not sep or not group or role not in ("attendee", "speaker", "moderator", "organiser"):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not role=group (roles: speaker, moderator, organiser).")
+        pairs[role] = group
+    return pairs
+
+
+LDAP_ROLE_GROUPS = _role_groups("LDAP_ROLE_GROUPS")
+# The import writes with its own DN (the login only reads); new entries go under LDAP_IMPORT_BASE.
+LDAP_ADMIN_DN = env_str("LDAP_ADMIN_DN")
+LDAP_ADMIN_PASSWORD = env_str("LDAP_ADMIN_PASSWORD")
+LDAP_IMPORT_BASE = env_str("LDAP_IMPORT_BASE", LDAP_USER_BASE)
+# How the import hashes regcodes into userPassword: ssha works on every OpenLDAP; ssha256 and
+# ssha512 need slapd's pw-sha2 module.
+LDAP_PASSWORD_SCHEME = env_choice("LDAP_PASSWORD_SCHEME", "ssha", ("ssha", "ssha256", "ssha512"))
+if LDAP_URI and not LDAP_USER_BASE:
+    raise ImproperlyConfigured("LDAP_URI is set but LDAP_USER_BASE is empty: name the DN that holds the attendees.")
+if "%(user)s" not in LDAP_USER_FILTER:
+    raise ImproperlyConfigured(f"LDAP_USER_FILTER={LDAP_USER_FILTER!r} must contain %(user)s (the email searched for).")
+AUTHENTICATION_BACKENDS = [
+    "sessions.directory.LDAPDirectoryBackend" if LDAP_URI else "sessions.directory.LocalDirectoryBackend",
+    # Superusers made with createsuperuser log in to the admin with a password.
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- LOGIN_* (throttling, "email me my code", guests) ------------------------------------
+# Wrong codes per email address (and, more generously, per client address: a venue's NAT
+# can put hundreds of people behind one address) before each further try is delayed, then
+# before a lockout of LOGIN_LOCKOUT_SECONDS.
+LOGIN_SLOW_AFTER = env_int("LOGIN_SLOW_AFTER", 3, minimum=1)
+LOGIN_LOCK_AFTER = env_int("LOGIN_LOCK_AFTER", 10, minimum=1)
+LOGIN_IP_SLOW_AFTER = env_int("LOGIN_IP_SLOW_AFTER", 30, minimum=1)
+LOGIN_IP_LOCK_AFTER = env_int("LOGIN_IP_LOCK_AFTER", 100, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 60, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# "Email me my code again": requests per address and per client address, per hour.
+LOGIN_RESEND_PER_HOUR = env_int("LOGIN_RESEND_PER_HOUR", 3, minimum=1)
+LOGIN_RESEND_IP_PER_HOUR = env_int("LOGIN_RESEND_IP_PER_HOUR", 30, minimum=1)
+LOGIN_GUEST_SESSION_HOURS = env_int("LOGIN_GUEST_SESSION_HOURS", 12, minimum=1)
+# Ends guest sessions on the next request once an organiser switches guest mode off.
+MIDDLEWARE.append("sessions.guests.GuestSessionMiddleware")
 
 # --- BBB_* ------------------------------------------------------------------------------
 # Empty BBB_URL (and no BBB_SERVERS_FILE): the labelled local BBB simulator stands in.

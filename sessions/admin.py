@@ -43,3 +43,7 @@ class JoinLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# People: attendees, guest mode, ending login sessions (registered on import).
+from sessions import admin_people  # noqa: E402,F401

@@ -190,3 +190,72 @@ class JoinLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} → {self.room_slug} ({self.outcome})"
+
+
+# --- People: the embedded attendee directory, regcode copies, guest mode --------------------
+
+
+class Attendee(models.Model):
+    """The local attendee directory, used for login when no LDAP server is configured.
+
+    Filled by `manage.py import_attendees`. The regcode is kept only as a salted hash.
+    """
+
+    class Role(models.TextChoices):
+        ATTENDEE = "attendee", _("Attendee")
+        SPEAKER = "speaker", _("Speaker")
+        MODERATOR = "moderator", _("Moderator")
+        ORGANISER = "organiser", _("Organiser")
+
+    email = models.EmailField(_("email"), max_length=254, unique=True, help_text=_("Stored in lower case."))
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.ATTENDEE)
+    regcode_hash = models.CharField(_("registration code (hashed)"), max_length=200)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class SealedRegcode(models.Model):
+    """An encrypted copy of an imported regcode, kept only to answer "email me my code again".
+
+    Directories store regcodes hashed, so they cannot be mailed from there. The key is derived
+    from SECRET_KEY: a copy of the database alone does not reveal any code.
+    """
+
+    email = models.EmailField(_("email"), max_length=254, unique=True)
+    sealed = models.TextField(_("sealed code"))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sealed registration code")
+        verbose_name_plural = _("sealed registration codes")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class GuestMode(models.Model):
+    """The run-time guest switch: one row, flipped by organisers in the admin or on the status page."""
+
+    enabled = models.BooleanField(_("guests may join public rooms"), default=False)
+    changed_at = models.DateTimeField(_("last changed"), auto_now=True)
+    changed_by = models.CharField(_("changed by"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("guest mode")
+        verbose_name_plural = _("guest mode")
+
+    def __str__(self) -> str:
+        return str(_("Guest mode is on")) if self.enabled else str(_("Guest mode is off"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions.views import api, feeds, join, schedule, status
+from sessions.views import api, auth, feeds, join, schedule, status
 
 urlpatterns = [
     path("", schedule.now, name="now"),
@@ -24,4 +24,11 @@ urlpatterns = [
     path("rooms/<slug:slug>/enter/", join.room_enter, name="room_enter"),
     path("rooms/<slug:slug>/left/", join.room_left, name="room_left"),
     path("status/", status.status, name="status"),
+    # Login, guests and the guest-mode switch
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("guest/", auth.guest_login, name="guest_login"),
+    path("login/code-again/", auth.resend_code, name="resend_code"),
+    path("profile/", auth.profile, name="profile"),
+    path("guest-mode/", auth.guest_mode, name="guest_mode"),
 ]

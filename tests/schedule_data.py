@@ -8,7 +8,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from sessions.models import Room, Talk, Track
-from sessions.people import GUEST_SESSION_KEY
 from tests import factories
 
 # Session A: Saturday 24 Oct, Dublin still on UTC+1. B: Monday 26 Oct, Dublin on UTC+0 while
@@ -85,9 +84,7 @@ def client_for(persona: str, **kwargs) -> tuple[Client, User | None]:
     elif persona == "organiser":
         user = factories.person("org@example.org", "organiser", first_name="Olga")
     elif persona == "guest":
-        session = client.session
-        session[GUEST_SESSION_KEY] = "Visitor"
-        session.save()
+        client = factories.guest_client("Visitor")
     if user:
         client.force_login(user)
     return client, user

@@ -21,7 +21,6 @@ from bbb_simulator.models import SimApiCall, SimAttendee, SimMeeting
 from sessions import bbb
 from sessions.joinrules import JoinDecision
 from sessions.models import JoinLog, Room
-from sessions.people import GUEST_SESSION_KEY
 from tests import factories
 
 live = pytest.mark.django_db(transaction=True)
@@ -181,11 +180,7 @@ def test_private_room_moderator_gets_in(bbb_double, hall):
 
 @live
 def test_guests_only_in_public_rooms(bbb_double, hall):
-    guest = Client()
-    session = guest.session
-    session[GUEST_SESSION_KEY] = "Visitor"
-    session.save()
-    guest.cookies["sessionid"] = session.session_key
+    guest = factories.guest_client("Visitor")
     refused = guest.post("/rooms/hall-a/join/")
     assert refused.status_code == 403 and "Guests may only join public rooms." in refused.content.decode()
     hall.kind = Room.Kind.PUBLIC

@@ -17,8 +17,8 @@ from chat_embed.matrix import MatrixClient
 from chat_embed.models import ChatTicket, MatrixAccount, MatrixRoom
 from chat_embed.provisioning import Provisioner
 from sessions.models import Conference
-from sessions.people import GUEST_SESSION_KEY, Viewer
-from tests import matrix_sample
+from sessions.people import Viewer
+from tests import factories, matrix_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -172,11 +172,7 @@ def test_private_room_chat_is_for_its_moderators(sample):
 
 def test_guests_are_read_only_in_public_rooms_and_kept_out_of_the_rest(sample, settings):
     synapse = sample.synapse
-    guest = Client(enforce_csrf_checks=True)
-    session = guest.session
-    session[GUEST_SESSION_KEY] = "Visiting Vera"
-    session.save()
-    guest.cookies["sessionid"] = session.session_key
+    guest = factories.guest_client("Visiting Vera", enforce_csrf_checks=True)
 
     assert fetch_token(guest, sample.hall).status_code == 403  # not a public room
     response = fetch_token(guest, sample.townhall)
