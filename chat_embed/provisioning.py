@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from chat_embed.ids import MatrixIdError, email_to_user_id, find_collisions, normalise_email
 from chat_embed.matrix import MatrixClient, MatrixError
 from chat_embed.models import MatrixAccount, MatrixMembership, MatrixRoom
+from sessions import directory
 from sessions.models import Conference, Room, Talk, Track
 from sessions.people import role_of
 
@@ -47,13 +48,13 @@ class Person:
 
 
 def attendees_for_provisioning() -> list[Person]:
-    """Everyone who gets a Matrix account: active Django users and the schedule's speakers.
+    """Everyone who gets a Matrix account: the directory (LDAP or the local attendee table),
+    anyone else with a login here (e.g. organisers made in the admin) and the schedule's speakers.
 
-    The one place to point at another directory (the attendee table, LDAP): provisioning
-    only needs (email, display name, role) per person. Duplicates are fine; they are merged
-    by normalised address and reported when spellings differ.
+    Provisioning only needs (email, display name, role) per person. Duplicates are fine; they
+    are merged by normalised address and reported when spellings differ.
     """
-    people: list[Person] = []
+    people = [Person(p.email, p.full_name or p.email.split("@")[0], p.role) for p in directory.all_people()]
     user_model = get_user_model()
     for user in user_model.objects.filter(is_active=True).prefetch_related("groups"):
         email = user.email or user.get_username()

@@ -309,6 +309,35 @@ def find_person(email: str) -> Person | None:
         conn.unbind_s()
 
 
+@_guarded
+def all_people() -> list[Person]:
+    """Everyone registered: the local table, or every entry under LDAP_USER_BASE (read in pages)."""
+    if not ldap_configured():
+        return [Person(a.email, a.first_name, a.last_name, a.role) for a in Attendee.objects.all()]
+    from ldap.controls import SimplePagedResultsControl
+
+    attrs = [settings.LDAP_EMAIL_ATTR, settings.LDAP_FIRST_NAME_ATTR, settings.LDAP_LAST_NAME_ATTR, "cn"]
+    if settings.LDAP_ROLE_ATTR:
+        attrs.append(settings.LDAP_ROLE_ATTR)
+    query = settings.LDAP_USER_FILTER % {"user": "*"}  # "(mail=*)": every entry with an address
+    conn = connect(settings.LDAP_BIND_DN, settings.LDAP_BIND_PASSWORD)
+    people: list[Person] = []
+    try:
+        page = SimplePagedResultsControl(True, size=500, cookie="")
+        while True:
+            msgid = conn.search_ext(settings.LDAP_USER_BASE, ldap.SCOPE_SUBTREE, query, attrs, serverctrls=[page])
+            _type, entries, _msgid, controls = conn.result3(msgid)
+            for dn, entry in entries:
+                if dn and entry.get(settings.LDAP_EMAIL_ATTR):
+                    people.append(_person_from_entry(lambda: conn, dn, cidict(entry)))
+            cookies = [c.cookie for c in controls if c.controlType == SimplePagedResultsControl.controlType]
+            if not cookies or not cookies[0]:
+                return people
+            page.cookie = cookies[0]
+    finally:
+        conn.unbind_s()
+
+
 def _person_from_entry(connection: Callable, dn: str, attrs: dict) -> Person:
     """Name and role of an entry; `connection()` gives a service-bound connection, asked for only if groups are read."""
     email = normalise_email(_attr(attrs, settings.LDAP_EMAIL_ATTR))

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chat_embed import handoff, matrix
 from sessions import bbb
 from sessions.bbb import BBBError
 from sessions.models import Conference, Room, Talk
@@ -218,9 +219,20 @@ def recheck_meeting(room: Room) -> None:
 # --- Joining -------------------------------------------------------------------------------
 
 
-def chat_url_for(room: Room, viewer: Viewer) -> str:
-    """The chat panel for the room, absolute, as passed to BBB in userdata- for patched clients."""
-    return absolute(reverse("chat:room", args=[room.slug]))
+def chat_url_for(room: Room, viewer: Viewer, request: HttpRequest | None = None) -> str:
+    """The chat panel for the room, absolute, as passed to BBB in userdata- for patched clients.
+
+    A BBB client frames it from another origin, where our session cookie is not sent, so the
+    URL carries a single-use, short-lived ticket bound to this person and room.
+    """
+    url = absolute(reverse("chat:room", args=[room.slug]))
+    if not matrix.is_configured():
+        return url
+    try:
+        ticket = handoff.make_chat_ticket(viewer, room, request=request)
+    except handoff.ChatRefused:
+        return url  # the chat page explains why to the person
+    return f"{url}?{urlencode({'ticket': ticket})}"
 
 
 def bbb_user_id(request: HttpRequest, viewer: Viewer) -> str:
@@ -232,7 +244,7 @@ def bbb_user_id(request: HttpRequest, viewer: Viewer) -> str:
     return "guest-" + hashlib.sha256(request.session.session_key.encode()).hexdigest()[:16]
 
 
-def join_url(room: Room, viewer: Viewer, role: str, user_id: str) -> str:
+def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpRequest | None = None) -> str:
     """A signed join URL for one person into the room's meeting (creating the meeting if needed)."""
     meeting = ensure_meeting(room)
     server = bbb.server_for(room)
@@ -246,7 +258,7 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str) -> str:
         role,
         user_id=user_id,
         create_time=meeting.create_time,
-        userdata={"lpcfe_chat_url": chat_url_for(room, viewer)},
+        userdata={"lpcfe_chat_url": chat_url_for(room, viewer, request)},
         error_redirect_url=absolute(reverse("room_left", args=[room.slug])),
     )
 

@@ -70,6 +70,18 @@ def logged_in_as(client) -> str | None:
     return response.wsgi_request.user.get_username()
 
 
+def test_everyone_registered_is_listed_for_matrix_provisioning(registered):
+    from chat_embed.provisioning import attendees_for_provisioning
+
+    listed = {person.email: person for person in directory.all_people()}
+    assert set(listed) == set(PEOPLE)
+    assert listed["ada@example.org"].full_name == "Ada Lovelace"
+    roles = {email: role for email, (_f, _l, _c, role) in PEOPLE.items() if role}
+    assert all(listed[email].role == role for email, role in roles.items())
+    # Nobody has logged in yet: provisioning still covers every registered person.
+    assert {p.email for p in attendees_for_provisioning()} >= set(PEOPLE)
+
+
 def test_right_code_logs_in_with_name_and_role(client, registered):
     response = log_in(client, "ada@example.org", "ADA-7cq3-93kd")
     assert response.status_code == 302

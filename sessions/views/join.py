@@ -77,7 +77,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         _log(request, room, viewer, decision.role, JoinLog.Outcome.REFUSED, decision.reason)
         return _refused(request, room, viewer, decision)
     try:
-        url = meetings.join_url(room, viewer, decision.role, meetings.bbb_user_id(request, viewer))
+        url = meetings.join_url(room, viewer, decision.role, meetings.bbb_user_id(request, viewer), request)
     except BBBError as error:
         _log(request, room, viewer, decision.role, JoinLog.Outcome.FAILED, error.message)
         return render(request, "sessions/bbb_unavailable.html", {"room": room, "error": error}, status=503)

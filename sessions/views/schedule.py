@@ -37,6 +37,7 @@ from sessions.timezones import (
     zone_label_for_range,
     zone_name,
 )
+from sessions.views.auth import login_or_guest_required
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +140,13 @@ def _my_next(starred: set[str], at: datetime) -> list[Talk]:
     )
 
 
+@login_or_guest_required
 def now(request: HttpRequest) -> HttpResponse:
     """The front page: for each room, the session in progress and the next one, with a join button."""
     return render(request, "sessions/now.html", _now_parts(request))
 
 
+@login_or_guest_required
 def now_state(request: HttpRequest) -> JsonResponse:
     """The now page's rooms, for the page's script to swap in at session boundaries."""
     context = _now_parts(request)
@@ -167,6 +170,7 @@ def now_state(request: HttpRequest) -> JsonResponse:
 # --- full schedule ------------------------------------------------------------------------
 
 
+@login_or_guest_required
 def schedule(request: HttpRequest) -> HttpResponse:
     """The schedule starts on today's conference day while the event runs, else its first day."""
     at, preview = instant_for(request)
@@ -183,6 +187,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(target + ("?" + query if query else ""))
 
 
+@login_or_guest_required
 def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     """One conference day: rooms as columns on wide screens, a chronological list on phones."""
     try:
@@ -226,6 +231,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     )
 
 
+@login_or_guest_required
 def track(request: HttpRequest, slug: str) -> HttpResponse:
     the_track = get_object_or_404(Track, slug=slug)
     at, preview = instant_for(request)
@@ -251,6 +257,7 @@ def track(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@login_or_guest_required
 def talk(request: HttpRequest, pk: int) -> HttpResponse:
     the_talk = get_object_or_404(Talk.objects.select_related("room", "track"), pk=pk)
     at, preview = instant_for(request)
@@ -280,6 +287,7 @@ def talk(request: HttpRequest, pk: int) -> HttpResponse:
 # --- personal schedule --------------------------------------------------------------------
 
 
+@login_or_guest_required
 def personal(request: HttpRequest) -> HttpResponse:
     """The sessions this person starred, and their private calendar feed."""
     from sessions.feeds import personal_feed_url
