@@ -65,6 +65,9 @@ class Homeserver:
     def join(self, user_id: str, room_id: str) -> None:
         self.call("POST", f"/_synapse/admin/v1/join/{quote(room_id)}", json={"user_id": user_id})
 
+    def joined_count(self, room_id: str) -> int:
+        return self.call("GET", f"/_synapse/admin/v1/rooms/{quote(room_id)}")["joined_members"]
+
     def populate(self, room_id: str, count: int, workers: int = 4) -> list[str]:
         """`count` new members of the room, made concurrently (admin API: no rate limit)."""
 
@@ -101,3 +104,17 @@ def wait_ready(page, timeout: float = 15_000) -> None:
 
 def message_texts(page) -> list[str]:
     return page.eval_on_selector_all("#chat-messages li.msg .body", "els => els.map(e => e.textContent)")
+
+
+class ChatRoom:
+    def __init__(self, room, room_id: str, alias: str) -> None:
+        self.room = room  # the front end's Room
+        self.room_id = room_id
+        self.alias = alias
+
+
+class Person:
+    def __init__(self, user_id: str, token: str, name: str) -> None:
+        self.user_id = user_id
+        self.token = token
+        self.name = name

@@ -18,6 +18,7 @@
   const GAP_LIMIT = 100; // events fetched to close a gap after a limited sync
   const CACHE_EVENTS = 50; // latest events kept in sessionStorage for a reload of this tab
   const SYNC_TIMEOUT = 30000; // long-poll
+  const SYNC_PACE = 400; // pause after a sync that brought events: a busy room batches them
   const REQUEST_TIMEOUT = 20000;
   const MAX_BACKOFF = 30000;
   const ANNOUNCE_EVERY = 4000; // screen-reader announcements at most this often
@@ -79,7 +80,7 @@
   const nameOwners = new Map(); // display name -> Set of user IDs, to tell look-alikes apart
   const shown = new Map(); // event ID -> {ev, el} for messages in the DOM
   const quotes = new Map(); // event ID -> {sender, text}: reply previews, outliving the DOM
-  const edits = new Map(); // original event ID -> latest edit event
+  const edits = new Map(); // original event ID + sender -> latest edit event
   const redacted = new Set();
   const handled = new Set(); // event IDs already processed from sync (dedupe)
   let tail = []; // the latest events in timeline order, [{ev, tok}], whatever the DOM shows
@@ -247,7 +248,8 @@
     const editsOut = {};
     for (const { ev } of tail) {
       if (members.has(ev.sender)) names[ev.sender] = members.get(ev.sender);
-      if (edits.has(ev.event_id)) editsOut[ev.event_id] = edits.get(ev.event_id);
+      const key = editKey(ev.event_id, ev.sender);
+      if (edits.has(key)) editsOut[key] = edits.get(key);
     }
     const data = {
       auth,
@@ -317,6 +319,7 @@
     return lines.slice(i).join("\n");
   }
 
+  const editKey = (id, sender) => id + " " + sender;
   const relation = (ev) => (ev.content && ev.content["m.relates_to"]) || {};
   const isEdit = (ev) => relation(ev).rel_type === "m.replace";
   const replyTo = (ev) => {
@@ -325,7 +328,7 @@
   };
 
   function latestEdit(ev) {
-    let best = edits.get(ev.event_id) || null;
+    let best = edits.get(editKey(ev.event_id, ev.sender)) || null;
     const bundled = ev.unsigned && ev.unsigned["m.relations"] && ev.unsigned["m.relations"]["m.replace"];
     if (bundled && bundled.content && (!best || (bundled.origin_server_ts || 0) > (best.origin_server_ts || 0))) {
       best = bundled;
@@ -585,9 +588,12 @@
   function applyEdit(ev) {
     const target = relation(ev).event_id;
     if (typeof target !== "string") return;
-    const prev = edits.get(target);
+    // Keyed by target and sender: only the original sender's edits ever count, and one from
+    // anyone else must not push a genuine one out.
+    const key = editKey(target, ev.sender);
+    const prev = edits.get(key);
     if (prev && (prev.origin_server_ts || 0) > (ev.origin_server_ts || 0)) return;
-    edits.set(target, ev);
+    edits.set(key, ev);
     bound(edits);
     if (shown.has(target)) repaint(target);
     else if (quotes.has(target) && quotes.get(target).sender === ev.sender) {
@@ -827,23 +833,29 @@
       ingest(events, data.next_batch, !first);
     }
     if (rooms.leave && rooms.leave[rid]) fatal(t("left_room"));
+    return !!(room && room.timeline && room.timeline.events && room.timeline.events.length);
   }
 
   async function syncLoop(filter) {
     let failures = 0;
+    let catchUp = true; // after a (re)start, answer at once rather than long-poll, so the state is known
     while (!stopped) {
       const first = !since;
-      const query = { filter, timeout: first ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
+      const query = { filter, timeout: catchUp ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
       if (since) query.since = since;
       try {
         const data = await api("GET", "/sync", { query, timeout: SYNC_TIMEOUT + REQUEST_TIMEOUT });
         if (stopped) return;
-        await handleSync(data, first);
+        const busy = await handleSync(data, first);
         since = data.next_batch || since;
         save();
         if (failures) wake(); // the server is back: retry waiting sends now
         failures = 0;
+        catchUp = false;
         if (root.dataset.state !== "live") setState("live", "");
+        // In a busy room every message would wake every client's long-poll at once; a short
+        // pause lets the next sync carry a batch instead (at most ~2 syncs a second each).
+        if (busy) await sleep(SYNC_PACE, false);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         if (e.status === 401) {
@@ -863,6 +875,7 @@
           return;
         }
         failures++;
+        catchUp = true;
         setState("reconnecting", t("reconnecting"));
         await sleep(backoff(failures, e.retryAfterMs), !e.retryAfterMs);
       }
