@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ChatEmbedConfig(AppConfig):
     name = "chat_embed"
     verbose_name = _("Matrix chat")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from chat_embed.signals import revoke_chat_token_at_logout
+
+        user_logged_out.connect(revoke_chat_token_at_logout, dispatch_uid="chat_embed_revoke_at_logout")

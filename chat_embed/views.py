@@ -1,11 +1,189 @@
+"""The chat page (framed beside BBB) and the token hand-off it calls.
+
+Views stay short: the rules live in chat_embed.handoff, the homeserver calls in chat_embed.matrix.
+"""
+
+import json
+import logging
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect, ensure_csrf_cookie
+from django.views.decorators.http import require_POST
 
+from chat_embed import handoff
+from chat_embed.matrix import MatrixError, admin_client, is_configured
+from chat_embed.provisioning import ensure_account
+from sessions import bbb
 from sessions.models import Room
+from sessions.people import viewer_for
+
+logger = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 10
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def frame_ancestors() -> str:
+    """Who may frame the chat page: our own pages, every configured BBB server (BBB_URL and the
+    servers file; the simulator is our own origin), and MATRIX_CHAT_FRAME_ANCESTORS."""
+    urls = [settings.BBB_URL]
+    try:
+        urls += [server.origin for server in bbb.all_servers()]
+    except bbb.BBBError as exc:
+        logger.warning("Chat framing: BBB servers unknown (%s); allowing BBB_URL only", exc)
+    sources = ["'self'"]
+    for url in [*urls, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
+        origin = _origin(url)
+        if origin and origin not in sources and origin != _origin(settings.SITE_URL):
+            sources.append(origin)
+    return "frame-ancestors " + " ".join(sources)
+
+
+def _client_address(request: HttpRequest) -> str:
+    header = settings.CLIENT_IP_HEADER
+    if header and request.META.get(header):
+        return request.META[header].split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@xframe_options_exempt
+@ensure_csrf_cookie
 def chat_room(request: HttpRequest, room_slug: str) -> HttpResponse:
-    """The chat panel for one room."""
+    """The chat panel for one room; its script fetches a token from `token_url`."""
     room = get_object_or_404(Room, slug=room_slug)
-    return render(request, "chat_embed/chat.html", {"room": room, "matrix_configured": bool(settings.MATRIX_URL)})
+    ticket = request.GET.get("ticket", "")[:128]
+    viewer = viewer_for(request)
+    read_only = viewer.is_guest and not settings.MATRIX_GUESTS_CAN_POST
+    if ticket:
+        holder = handoff.peek_ticket(ticket, room)
+        read_only = bool(holder and holder.is_guest and not settings.MATRIX_GUESTS_CAN_POST)
+    response = render(
+        request,
+        "chat_embed/chat.html",
+        {
+            "room": room,
+            "token_url": reverse("chat:token", args=[room.slug]),
+            "ticket": ticket,
+            "homeserver_url": settings.MATRIX_PUBLIC_URL,
+            "matrix_configured": is_configured(),
+            "read_only": read_only,
+        },
+    )
+    response["Content-Security-Policy"] = frame_ancestors()
+    response["Cache-Control"] = "no-store"  # the page may carry a ticket
+    return response
+
+
+def _json_error(message: str, status: int) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _deliver(request: HttpRequest, account_lookup, room: Room) -> JsonResponse:
+    try:
+        client = admin_client()
+        account = account_lookup()
+        result = handoff.handoff(client, account, room, _client_address(request))
+    except handoff.ChatRefused as exc:
+        return _json_error(str(exc), exc.status)
+    except MatrixError as exc:
+        logger.error("Chat token for room %s failed: %s", room.slug, exc)
+        return _json_error(_("The chat server is not answering right now. Please try again shortly."), 503)
+    response = JsonResponse(result.as_json())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_protect
+def _token_for_session(request: HttpRequest, room: Room) -> JsonResponse:
+    return _deliver(request, lambda: handoff.account_for_request(request), room)
+
+
+@csrf_exempt  # the ticket path carries its own proof and no cookies; the session path checks CSRF below
+@require_POST
+def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
+    """POST → {access_token, user_id, device_id, homeserver, room_id, room_alias, read_only, expires_at}.
+
+    With {"ticket": "..."} in the JSON body: redeems that single-use ticket (framed by BBB).
+    Without: the logged-in (or guest) session, with the X-CSRFToken header.
+    """
+    room = get_object_or_404(Room, slug=room_slug)
+    if not is_configured():
+        return _json_error(_("Chat is not configured on this server."), 503)
+    if len(request.body) > 4096:
+        return _json_error(_("Request too large."), 400)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return _json_error(_("The request body must be JSON."), 400)
+    ticket = body.get("ticket") if isinstance(body, dict) else None
+    if ticket:
+        if not isinstance(ticket, str):
+            return _json_error(_("The ticket must be a string."), 400)
+        return _token_by_ticket(request, room, ticket)
+    return _token_for_session(request, room)
+
+
+def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
+    try:
+        account = handoff.redeem_ticket(ticket, room)
+    except handoff.ChatRefused as exc:
+        return _json_error(str(exc), exc.status)
+    response = _deliver(request, lambda: account, room)
+    if response.status_code == 503:
+        handoff.release_ticket(ticket)  # the homeserver failed, not the person: let the page retry
+    return response
+
+
+def _back_to_profile() -> str:
+    try:
+        return reverse("profile")
+    except NoReverseMatch:
+        return reverse("now")
+
+
+@login_required
+@require_POST
+def set_matrix_password(request: HttpRequest) -> HttpResponse:
+    """Give the person's Matrix account a password, for Element or any other client."""
+    password = request.POST.get("password", "")
+    if password != request.POST.get("password_again", ""):
+        messages.error(request, _("The two passwords differ."))
+        return HttpResponseRedirect(_back_to_profile())
+    try:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValidationError(
+                _("Use at least %(count)d characters.") % {"count": MIN_PASSWORD_LENGTH}, code="too_short"
+            )
+        validate_password(password, request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(_back_to_profile())
+    try:
+        client = admin_client()
+        account = handoff.account_for(request.user)
+        ensure_account(client, account)
+        client.put_user(account.user_id, password=password)
+    except (MatrixError, handoff.ChatRefused) as exc:
+        logger.error("Setting a Matrix password failed: %s", exc)
+        messages.error(request, _("The chat server did not accept the change. Please try again later."))
+        return HttpResponseRedirect(_back_to_profile())
+    messages.success(
+        request, _("Your Matrix password is set. Sign in to %(id)s from any Matrix client.") % {"id": account.user_id}
+    )
+    return HttpResponseRedirect(_back_to_profile())

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Renders every page in the viewer's time zone (cookie set by the browser or the selector).
+    "sessions.timezones.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -148,7 +150,7 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -194,6 +196,9 @@ SCHEDULE_SPEAKER_OPEN_MINUTES = env_int("SCHEDULE_SPEAKER_OPEN_MINUTES", 30, min
 # Where `import_schedule --periodic` reads from when no source is given.
 SCHEDULE_SOURCE = env_str("SCHEDULE_SOURCE")
 SCHEDULE_FETCH_TIMEOUT = env_int("SCHEDULE_FETCH_TIMEOUT", 20, minimum=1)
+# Open now pages update at each session boundary plus a random 0..N seconds, so they do not
+# all ask the server in the same second.
+SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30, minimum=0)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.
@@ -214,6 +219,30 @@ BBB_TIMEOUT = env_int("BBB_TIMEOUT", 5, minimum=1)
 BBB_SIMULATOR = not (BBB_URL or BBB_SERVERS_FILE)
 if BBB_URL and not BBB_SECRET:
     raise ImproperlyConfigured("BBB_URL is set but BBB_SECRET is empty: set the shared secret of that server.")
+# How lpcfe reaches each host named in BBB_SERVERS_FILE ({host} is replaced by the host).
+BBB_SERVERS_API_URL = env_str("BBB_SERVERS_API_URL", "https://{host}/bigbluebutton/api").rstrip("/")
+if "{host}" not in BBB_SERVERS_API_URL:
+    raise ImproperlyConfigured(f"BBB_SERVERS_API_URL={BBB_SERVERS_API_URL!r} must contain {{host}}.")
+# embed: the room page shows BBB beside the chat; redirect: the browser goes straight to BBB.
+BBB_JOIN_MODE = env_choice("BBB_JOIN_MODE", "embed", ("embed", "redirect"))
+# Passed to create as disabledFeatures; chat is off because the room page shows the Matrix chat.
+BBB_DISABLED_FEATURES = env_list("BBB_DISABLED_FEATURES", "chat")
+# Room types whose meetings are recorded (recording starts automatically).
+BBB_RECORD_ROOM_KINDS = env_list("BBB_RECORD_ROOM_KINDS", "session")
+_unknown_kinds = set(BBB_RECORD_ROOM_KINDS) - {"session", "hack", "private", "public"}
+if _unknown_kinds:
+    raise ImproperlyConfigured(
+        f"BBB_RECORD_ROOM_KINDS names unknown room types {sorted(_unknown_kinds)}: use session, hack, private, public."
+    )
+# Lets BBB accept a join whose browser lost BBB's session cookie (third-party iframe); see docs/bbb.md.
+BBB_ALLOW_REQUESTS_WITHOUT_SESSION = env_bool("BBB_ALLOW_REQUESTS_WITHOUT_SESSION", False)
+# Prefix of every meetingID (the room slug follows), so conferences sharing a Scalelite never collide.
+BBB_MEETING_ID_PREFIX = env_str("BBB_MEETING_ID_PREFIX")
+# How long a create result (with its createTime) is reused before create is called again.
+BBB_MEETING_CACHE_SECONDS = env_int("BBB_MEETING_CACHE_SECONDS", 120, minimum=10)
+if BBB_SIMULATOR:
+    # The labelled local stand-in, mounted at /bbb-simulator/bigbluebutton/ (never in production).
+    INSTALLED_APPS.append("bbb_simulator.apps.BBBSimulatorConfig")
 
 # --- MATRIX_* ---------------------------------------------------------------------------
 MATRIX_URL = env_url("MATRIX_URL")  # how the front end reaches the homeserver
@@ -223,6 +252,29 @@ MATRIX_ADMIN_TOKEN = env_str("MATRIX_ADMIN_TOKEN")
 MATRIX_TIMEOUT = env_int("MATRIX_TIMEOUT", 10, minimum=1)
 if MATRIX_URL and not MATRIX_SERVER_NAME:
     raise ImproperlyConfigured("MATRIX_URL is set but MATRIX_SERVER_NAME is empty.")
+# Only used by `manage.py matrix_create_admin` to make the admin user MATRIX_ADMIN_TOKEN belongs to.
+MATRIX_REGISTRATION_SHARED_SECRET = env_str("MATRIX_REGISTRATION_SHARED_SECRET")
+# all: provisioning joins every attendee to every track room; on_open: the chat page joins
+# them to a room the first time they open it (still through the admin API).
+MATRIX_JOIN_MODE = env_choice("MATRIX_JOIN_MODE", "all", ("all", "on_open"))
+MATRIX_PROVISION_WORKERS = env_int("MATRIX_PROVISION_WORKERS", 4, minimum=1)
+# Longest total wait for 429 answers in one call: provisioning, and a page's token request.
+MATRIX_PROVISION_RETRY_SECONDS = env_int("MATRIX_PROVISION_RETRY_SECONDS", 300, minimum=0)
+MATRIX_INTERACTIVE_RETRY_SECONDS = env_int("MATRIX_INTERACTIVE_RETRY_SECONDS", 10, minimum=0)
+# Prefix for every room alias this conference creates (e.g. "lpc2026-"), so conferences can share a homeserver.
+MATRIX_ROOM_ALIAS_PREFIX = env_str("MATRIX_ROOM_ALIAS_PREFIX")
+# Chat tokens: "day-end" (midnight in the conference's zone) or a number of hours; renewed
+# when less than MATRIX_SESSION_RENEW_MINUTES remain.
+MATRIX_SESSION_EXPIRY = env_str("MATRIX_SESSION_EXPIRY", "day-end").lower()
+if MATRIX_SESSION_EXPIRY != "day-end" and not (MATRIX_SESSION_EXPIRY.isdigit() and int(MATRIX_SESSION_EXPIRY) > 0):
+    raise ImproperlyConfigured(f"MATRIX_SESSION_EXPIRY={MATRIX_SESSION_EXPIRY!r}: use day-end or a number of hours.")
+MATRIX_SESSION_RENEW_MINUTES = env_int("MATRIX_SESSION_RENEW_MINUTES", 60, minimum=1)
+MATRIX_TICKET_MINUTES = env_int("MATRIX_TICKET_MINUTES", 5, minimum=1)
+MATRIX_GUESTS_CAN_POST = env_bool("MATRIX_GUESTS_CAN_POST", False)
+MATRIX_GUEST_ACCOUNTS_PER_MINUTE = env_int("MATRIX_GUEST_ACCOUNTS_PER_MINUTE", 30, minimum=0)
+MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR = env_int("MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR", 5, minimum=0)
+# Origins allowed to frame the chat page besides this site (BBB_URL's origin is added).
+MATRIX_CHAT_FRAME_ANCESTORS = env_list("MATRIX_CHAT_FRAME_ANCESTORS")
 
 LOGGING = {
     "version": 1,
