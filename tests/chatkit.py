@@ -45,6 +45,9 @@ class Homeserver:
         self.call("PUT", f"/_synapse/admin/v2/users/{quote(user_id)}", json=body)
         return user_id
 
+    def put_user(self, user_id: str, displayname: str) -> None:
+        self.call("PUT", f"/_synapse/admin/v2/users/{quote(user_id)}", json={"displayname": displayname})
+
     def token(self, user_id: str) -> str:
         return self.call("POST", f"/_synapse/admin/v1/users/{quote(user_id)}/login", json={})["access_token"]
 
@@ -71,8 +74,8 @@ class Homeserver:
     def populate(self, room_id: str, count: int, workers: int = 4) -> list[str]:
         """`count` new members of the room, made concurrently (admin API: no rate limit)."""
 
-        def one(_: int) -> str:
-            user_id = self.user()
+        def one(n: int) -> str:
+            user_id = self.user(displayname=f"Member {n}")
             self.join(user_id, room_id)
             return user_id
 
@@ -116,5 +119,11 @@ class ChatRoom:
 class Person:
     def __init__(self, user_id: str, token: str, name: str) -> None:
         self.user_id = user_id
-        self.token = token
+        self.token = token  # for sending from the test; the page gets its own through the hand-off
         self.name = name
+        self.user = None  # the front end's Django user, when the person logs in there
+
+
+def li_with(page, text: str):
+    """The message whose own text (not a quote of it) contains `text`."""
+    return page.locator("#chat-messages li.msg").filter(has=page.locator(".body", has_text=text))
