@@ -373,6 +373,7 @@ def test_requests_do_not_grow_with_the_room(chat):
     def paths(requests: list[str]) -> list[str]:
         return [r.split("?")[0] for r in requests]
 
+    print("requests until ready:", paths(in_big))
     assert len(in_small) == len(in_big), (paths(in_small), paths(in_big))
     for request in in_small + in_big:
         assert not re.search(r"/profile/|/avatar|/thumbnail|/download|/members|/joined_members|/presence", request)
