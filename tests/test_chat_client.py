@@ -82,15 +82,18 @@ class ChatWorld:
         return url + ("?" + urlencode(query) if query else "")
 
     def open(self, person: Person | None, room: ChatRoom, start: bool = True, guest: str = "", **context):
-        """A page in a fresh browser context, logged in as `person` (or as a guest named `guest`)."""
+        """A page in a fresh browser context, logged in as `person`, or as a guest named `guest`, or
+        (neither) with no session at all."""
         page = self.new_page(**context)
         client = Client()
         if person is not None:
             client.force_login(person.user)
-        else:
+        elif guest:
             session = client.session
             session[GUEST_SESSION_KEY] = guest
             session.save()
+        else:
+            return page  # no session at all, like a frame on another site
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": self.live_server.url}])
         if start:
@@ -209,7 +212,7 @@ def test_ticket_page_leaves_no_ticket_in_the_address_bar_and_reloads_from_its_po
     alice = chat.person(room, "Alice")
     for i in range(3):
         chat.hs.send(alice.token, room.room_id, f"before reload {i}")
-    page = chat.open(None, room, start=False, guest="nobody")  # no logged-in session in this browser
+    page = chat.open(None, room, start=False)  # no session cookie, as in a frame on BBB's site
     page.goto(chat.url(room, ticket=make_chat_ticket(alice.user, room.room)))
     wait_ready(page)
     li_with(page, "before reload 2").wait_for()

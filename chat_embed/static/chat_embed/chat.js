@@ -1087,7 +1087,7 @@
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
   }
 
-  async function fetchToken() {
+  async function fetchToken(quiet = false) {
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     const csrf = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || root.dataset.csrf;
     if (csrf) headers["X-CSRFToken"] = decodeURIComponent(csrf);
@@ -1108,10 +1108,12 @@
         return data;
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        if (!e.transient) {
-          // A spent or expired ticket is of no further use; keep it out of the address bar.
-          ticket = "";
-          dropTicketFromUrl();
+        if (!e.transient || quiet) {
+          if (!e.transient) {
+            // A spent or expired ticket is of no further use; keep it out of the address bar.
+            ticket = "";
+            dropTicketFromUrl();
+          }
           throw e;
         }
         attempt++;
@@ -1144,7 +1146,7 @@
     try {
       const a = await fetchToken();
       if (a.user_id !== me || a.room_id !== rid) {
-        fatal(t("session_ended"));
+        startOver();
         return false;
       }
       adopt(a);
@@ -1154,6 +1156,40 @@
       fatal(t("session_ended"));
       return false;
     }
+  }
+
+  function startOver() {
+    // Someone else logged in, or this room's chat is now another Matrix room (the next track
+    // took over the room): what this tab kept no longer applies.
+    stopped = true;
+    try {
+      sessionStorage.removeItem(storeKey);
+    } catch (e) {
+      // nothing stored
+    }
+    location.reload();
+  }
+
+  const RECHECK = 10 * 60 * 1000;
+  function scheduleRecheck() {
+    // Every ~10 minutes ask the front end again (cheap: it reuses the token). That renews the
+    // token before it expires and follows the room to the next track's chat.
+    setTimeout(
+      async () => {
+        try {
+          const a = await fetchToken(true);
+          if (a.user_id !== me || a.room_id !== rid) return startOver();
+          if (a.access_token !== auth.access_token) {
+            adopt(a);
+            saveNow();
+          }
+        } catch (e) {
+          // Not now (offline, logged out elsewhere): the sync notices a dead token by itself.
+        }
+        if (!stopped) scheduleRecheck();
+      },
+      RECHECK * (0.75 + Math.random() / 2),
+    );
   }
 
   function restore(saved) {
@@ -1183,8 +1219,20 @@
 
   async function boot() {
     const saved = loadStore();
+    const usable = saved.auth && !expired(saved.auth) ? saved.auth : null;
+    let viaFrontEnd = false; // this page can ask for a token again (a logged-in or guest session)
     try {
-      adopt(!ticket && saved.auth && !expired(saved.auth) ? saved.auth : await fetchToken());
+      // Always ask first, even with a token kept for this tab: the room's chat may have moved on
+      // to the next track. A ticket was spent on the first load, so a framed page that has no
+      // session cookie falls back to the token this tab kept.
+      const hadTicket = !!ticket;
+      try {
+        adopt(await fetchToken());
+        viaFrontEnd = !hadTicket;
+      } catch (e) {
+        if (!usable || !(e instanceof ApiError) || e.transient) throw e;
+        adopt(usable);
+      }
     } catch (e) {
       fatal(e.message || t("token_failed"));
       return;
@@ -1196,6 +1244,7 @@
       for (const p of (same && saved.pending) || []) if (p && p.txn && p.content) queueSend(p.content, p.txn);
     }
     saveNow();
+    if (viaFrontEnd) scheduleRecheck();
     syncLoop(syncFilter());
   }
 
