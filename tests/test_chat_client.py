@@ -276,6 +276,38 @@ def test_synapse_restart_reconnects_and_delivers_the_queued_message_once(chat, s
     assert message_texts(page).count("typed while the server was down") == 1
 
 
+def test_rate_limited_send_waits_as_told_and_retries_under_the_same_transaction(chat):
+    room = chat.room("Busy")
+    alice = chat.person(room, "Alice")
+    page = chat.open(alice, room)
+    wait_ready(page)
+    puts: list[tuple[float, str]] = []
+
+    def limit_first(route):
+        puts.append((time.monotonic(), route.request.url))
+        if len(puts) == 1:
+            # What Synapse answers when rc_message is exceeded (the suite's Synapse has limits raised).
+            route.fulfill(
+                status=429,
+                headers={"Access-Control-Allow-Origin": "*"},
+                content_type="application/json",
+                body='{"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests", "retry_after_ms": 2500}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/send/m.room.message/**", limit_first)
+    page.fill("#chat-input", "sent after waiting")
+    page.keyboard.press("Enter")
+    page.locator("#chat-pending li", has_text="Not sent yet").wait_for()
+    li_with(page, "sent after waiting").wait_for(timeout=15_000)
+    assert len(puts) == 2
+    assert puts[1][0] - puts[0][0] >= 2.5
+    assert puts[0][1] == puts[1][1]  # the same transaction ID
+    bodies = [ev["content"].get("body") for ev in chat.hs.messages(alice.token, room.room_id)]
+    assert bodies.count("sent after waiting") == 1
+
+
 def test_flood_keeps_the_dom_capped_and_the_composer_responsive(chat):
     room = chat.room("Flood")
     senders = [chat.person(room, f"Flooder {i}") for i in range(3)]
@@ -305,7 +337,7 @@ def test_flood_keeps_the_dom_capped_and_the_composer_responsive(chat):
 
     typed = "typing while the room floods stays smooth"
     t0 = time.monotonic()
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(8) as pool:  # concurrent sends let Synapse persist them in batches
         futures = [pool.submit(send, i) for i in range(total)]
         # Type in the composer while the flood is arriving.
         li_with(page, "flood 0100").wait_for(timeout=60_000)
