@@ -195,7 +195,7 @@ def apply_schedule(
         if dry_run:
             transaction.set_rollback(True)
     if diff.changed and not dry_run:
-        logger.info("Schedule from %s imported: %s", source or schedule.source, diff.summary())
+        logger.debug("Schedule from %s imported: %s", source or schedule.source, diff.summary())
         schedule_changed.send(sender=Conference, diff=diff)
     return diff
 

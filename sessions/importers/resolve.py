@@ -144,11 +144,13 @@ def resolve(
 
 def _place_breaks(schedule: ParsedSchedule, problems: Problems, tz: tzinfo) -> list[ParsedSession]:
     """A break without a room goes into each room in use around it that day (whose first session
-    starts before the break ends and whose last ends after it starts); failing that, every room
-    with sessions that day; never into a room where it would overlap a session."""
+    starts no later than the break ends and whose last ends no earlier than it starts); failing
+    that, every room with sessions that day; never into a room where it would overlap a session."""
     placed = [s for s in schedule.sessions if s.room is not None]
     by_day: dict[tuple, list[ParsedSession]] = defaultdict(list)
+    busy: dict[str, list[ParsedSession]] = defaultdict(list)
     for s in placed:
+        busy[s.room_slug].append(s)
         if not s.is_break:
             by_day[(s.start.astimezone(tz).date(), s.room_slug)].append(s)
     names = {r.slug: r.name for r in schedule.rooms}
@@ -160,15 +162,11 @@ def _place_breaks(schedule: ParsedSchedule, problems: Problems, tz: tzinfo) -> l
         in_use = [
             slug
             for slug in day_rooms
-            if min(t.start for t in by_day[(day, slug)]) < brk.end
-            and max(t.end for t in by_day[(day, slug)]) > brk.start
+            if min(t.start for t in by_day[(day, slug)]) <= brk.end
+            and max(t.end for t in by_day[(day, slug)]) >= brk.start
         ]
         candidates = in_use or day_rooms or order
-        free = [
-            slug
-            for slug in candidates
-            if not any(t.start < brk.end and brk.start < t.end for t in by_day.get((day, slug), []))
-        ]
+        free = [slug for slug in candidates if not any(t.start < brk.end and brk.start < t.end for t in busy[slug])]
         if not free:
             problems.warn(
                 brk.where,
