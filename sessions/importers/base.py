@@ -154,7 +154,7 @@ class ParsedSchedule:
 
 def make_slug(name: str, max_length: int = 100) -> str:
     """A stable URL slug for a room or track name; names that slugify to nothing get a hash."""
-    slug = slugify(name.replace("&", " and ").replace("/", " "))
+    slug = slugify(re.sub(r"[/:.+]", " ", name.replace("&", " and ")))
     if not slug:
         return "x-" + short_hash(name)
     if len(slug) > max_length:
