@@ -129,23 +129,28 @@ def load_schedule(
     schedule = ParsedSchedule(
         source=main.display, format=fmt, conference=conference, sessions=sessions, tracks=implied_tracks
     )
+    tracks_complete = rooms_complete = True
     if tracks:
-        data = _read_listed(tracks, tracks_where, problems)
+        before = len(problems.errors)
+        data = _read_listed(tracks, tracks_where, problems, "tracks")
         if data is not None:
             schedule.tracks = parse_tracks(data, _source_name(tracks), problems)
             schedule.tracks_declared = True
             # Indico gives block colours; a tracks file is the organiser's word and wins.
+        tracks_complete = len(problems.errors) == before
     if rooms:
-        data = _read_listed(rooms, rooms_where, problems)
+        before = len(problems.errors)
+        data = _read_listed(rooms, rooms_where, problems, "rooms")
         if data is not None:
             schedule.rooms = parse_rooms(data, _source_name(rooms), problems)
             schedule.rooms_declared = True
-    if fmt == "local" and not schedule.rooms_declared and not problems.failed:
+        rooms_complete = len(problems.errors) == before
+    if fmt == "local" and not rooms:
         problems.error(
             Where(main.display, line=1),
             _("a local schedule needs a rooms file: add a header line 'rooms: FILE' or give --rooms"),
         )
-    if fmt == "local" and not schedule.tracks_declared and any(s.track for s in sessions) and not problems.failed:
+    if fmt == "local" and not tracks and any(s.track for s in sessions):
         problems.error(
             Where(main.display, line=1),
             _("sessions name tracks but no tracks file is given: add a header line 'tracks: FILE' or give --tracks"),
@@ -157,15 +162,19 @@ def load_schedule(
             conference.timezone = timezone
         except TimeProblem as e:
             problems.error(Where("--timezone"), str(e))
-    tz = iana_zone(conference.timezone) if conference.timezone and not problems.failed else UTC
-    if not problems.failed:
-        resolve(
-            schedule,
-            problems,
-            tz,
-            rooms_file=_source_name(rooms) if rooms else "",
-            tracks_file=_source_name(tracks) if tracks else "",
-        )
+    try:
+        tz = iana_zone(conference.timezone or "UTC")
+    except TimeProblem:
+        tz = UTC  # reported where the zone is named
+    resolve(
+        schedule,
+        problems,
+        tz,
+        rooms_file=_source_name(rooms) if rooms else "",
+        tracks_file=_source_name(tracks) if tracks else "",
+        rooms_complete=rooms_complete and schedule.rooms_declared,
+        tracks_complete=tracks_complete and schedule.tracks_declared,
+    )
     if problems.failed:
         raise ImportFailed(problems)
     schedule.warnings = problems.warnings
@@ -176,12 +185,17 @@ def _source_name(location: str) -> str:
     return display_name(location)
 
 
-def _read_listed(location: str, where: Where | None, problems: Problems) -> bytes | None:
+def _read_listed(location: str, where: Where | None, problems: Problems, kind: str) -> bytes | None:
+    """Read a tracks/rooms file; `where` is the header line that names it, if one does."""
     try:
         fetched = read_source(location)
     except SourceError as e:
         if where is not None:
-            problems.error(where, str(e))
+            problems.error(
+                where,
+                _("%(kind)s file %(name)r: %(reason)s (looked for %(path)s)")
+                % {"kind": kind, "name": Path(location).name, "reason": e.reason, "path": e.display},
+            )
         else:
             problems.error(Where(e.display), e.reason)
         return None

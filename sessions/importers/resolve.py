@@ -76,10 +76,20 @@ def _hhmm(dt: datetime, tz: tzinfo) -> str:
 
 
 def resolve(
-    schedule: ParsedSchedule, problems: Problems, tz: tzinfo, rooms_file: str = "", tracks_file: str = ""
+    schedule: ParsedSchedule,
+    problems: Problems,
+    tz: tzinfo,
+    rooms_file: str = "",
+    tracks_file: str = "",
+    rooms_complete: bool = True,
+    tracks_complete: bool = True,
 ) -> None:
+    """Check the schedule as a whole. Runs even when some lines failed to parse, on the rest, so
+    one run reports everything; `rooms_complete`/`tracks_complete` say whether the rooms/tracks
+    files parsed cleanly (if not, a missing name may be on a broken line and is not reported)."""
     rooms = _Index(schedule.rooms)
     tracks = _Index(schedule.tracks)
+    unresolved: set[int] = set()  # id() of sessions whose room or track is unknown
 
     unknown: dict[tuple[str, str], list[ParsedSession]] = defaultdict(list)
     for s in schedule.sessions:
@@ -91,7 +101,9 @@ def resolve(
         if s.room is not None:
             room = rooms.find(s.room)
             if room is None and schedule.rooms_declared:
-                unknown[("room", s.room)].append(s)
+                unresolved.add(id(s))
+                if rooms_complete:
+                    unknown[("room", s.room)].append(s)
             else:
                 if room is None:
                     room = ParsedRoom(name=s.room, where=s.where)
@@ -101,7 +113,9 @@ def resolve(
         if s.track is not None:
             track = tracks.find(s.track)
             if track is None and schedule.tracks_declared:
-                unknown[("track", s.track)].append(s)
+                unresolved.add(id(s))
+                if tracks_complete:
+                    unknown[("track", s.track)].append(s)
             else:
                 if track is None:
                     track = ParsedTrack(name=s.track, where=s.where)
@@ -134,9 +148,7 @@ def resolve(
         problems.error(users[0].where, message)
     schedule.rooms = rooms.items
     schedule.tracks = tracks.items
-    if problems.failed:
-        return
-
+    schedule.sessions = [s for s in schedule.sessions if id(s) not in unresolved and s.end > s.start]
     schedule.sessions = _place_breaks(schedule, problems, tz)
     _check_duplicates(schedule.sessions, problems)
     _check_overlaps(schedule.sessions, problems, tz)
