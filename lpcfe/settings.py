@@ -194,6 +194,9 @@ SCHEDULE_SPEAKER_OPEN_MINUTES = env_int("SCHEDULE_SPEAKER_OPEN_MINUTES", 30, min
 # Where `import_schedule --periodic` reads from when no source is given.
 SCHEDULE_SOURCE = env_str("SCHEDULE_SOURCE")
 SCHEDULE_FETCH_TIMEOUT = env_int("SCHEDULE_FETCH_TIMEOUT", 20, minimum=1)
+# Sent as "Authorization: Bearer <token>" when fetching a URL source (an Indico API token), so
+# no key has to sit in the URL, where it would end up in logs.
+SCHEDULE_SOURCE_TOKEN = env_str("SCHEDULE_SOURCE_TOKEN")
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.
