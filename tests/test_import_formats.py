@@ -321,3 +321,27 @@ def test_bundled_sample_conference_has_the_promised_shape():
     sunday = Talk.objects.get(external_id="pc-sync-2026-10-25")
     assert saturday.start == utc(2026, 10, 24, 7, 30)  # 08:30 IST
     assert sunday.start == utc(2026, 10, 25, 8, 30)  # 08:30 GMT
+
+
+@pytest.mark.django_db
+def test_the_documented_example_imports(tmp_path):
+    """The example in docs/schedule-formats.md is a working schedule (with the sample's files)."""
+    text = (BUNDLED.parents[1] / "docs" / "schedule-formats.md").read_text()
+    example = text.split("## The local schedule file", 1)[1].split("```", 2)[1].removeprefix("\n")
+    (tmp_path / "example.schedule").write_text(example)
+    for name in ("rooms", "tracks"):
+        (tmp_path / name).write_bytes((BUNDLED.parent / name).read_bytes())
+    code, out, err = run_import(str(tmp_path / "example.schedule"))
+    assert code == 0, err
+    assert "(local, 11 sessions, Europe/Dublin): 11 added" in out  # 8 talks, coffee in 1 room, lunch in 2
+    tz = ZoneInfo("Europe/Dublin")
+    welcome = Talk.objects.get(external_id="welcome-to-sample-plumbers-2026")
+    assert welcome.url == "https://plumbers.example.org/event/2026/timetable/#welcome"
+    assert welcome.abstract.endswith('Indent continuation lines further than "abstract:".')
+    assert Talk.objects.get(title="Late-night hacking").end == datetime(2026, 10, 26, 0, 30, tzinfo=tz)
+    assert Talk.objects.get(title="A session planned in another zone").start == utc(2026, 10, 25, 22, 0)
+    assert Talk.objects.get(title="An untracked talk").speaker_emails == ["speaker@example.org"]
+    assert sorted(Talk.objects.filter(title="Lunch").values_list("room__name", flat=True)) == [
+        "Kernel room",
+        "Main hall",
+    ]
