@@ -188,3 +188,25 @@ def test_unused_rooms_are_reported_not_deleted(folder):
     assert diff.rooms_unused == ["Old room"]
     assert Room.objects.filter(slug="old-room").exists()
     assert "Rooms no longer used by any session" in "\n".join(diff.lines())
+
+
+@pytest.mark.django_db
+def test_admin_pages_for_imported_data_render(folder, client):
+    from django.contrib.auth.models import User
+
+    apply_schedule(load_schedule(write(folder, V1)))
+    User.objects.create_superuser("admin@example.org", "admin@example.org", "pw")
+    client.force_login(User.objects.get(username="admin@example.org"))
+    talk = Talk.objects.get(external_id="renamed-talk")
+    from django.urls import reverse
+
+    urls = [reverse(f"admin:lpc_sessions_{model}_changelist") for model in ("talk", "room", "track", "conference")]
+    change = reverse("admin:lpc_sessions_talk_change", args=[talk.pk])
+    add = reverse("admin:lpc_sessions_talk_add")
+    for url in [*urls, change, add]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    page = client.get(change).content.decode()
+    assert "Filled in by manage.py import_schedule" in page
+    assert 'name="external_id"' not in page  # fixed once imported
+    assert 'name="external_id"' in client.get(add).content.decode()
