@@ -199,6 +199,9 @@ SCHEDULE_FETCH_TIMEOUT = env_int("SCHEDULE_FETCH_TIMEOUT", 20, minimum=1)
 # Open now pages update at each session boundary plus a random 0..N seconds, so they do not
 # all ask the server in the same second.
 SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30, minimum=0)
+# Sent as "Authorization: Bearer <token>" when fetching a URL source (an Indico API token), so
+# no key has to sit in the URL, where it would end up in logs.
+SCHEDULE_SOURCE_TOKEN = env_str("SCHEDULE_SOURCE_TOKEN")
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.

@@ -1,0 +1,185 @@
+"""manage.py import_schedule: load the conference schedule from its source, all or nothing."""
+
+import argparse
+import logging
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_today
+from sessions.importers.apply import apply_schedule
+from sessions.importers.base import Problem
+from sessions.importers.sources import Fetched, SourceError, display_name, is_url, read_source
+from sessions.importers.times import iana_zone
+
+logger = logging.getLogger(__name__)
+
+EPILOG = """\
+sources:
+  a local schedule file      samples/sample-conference.schedule (names its rooms and tracks
+                             files in its header: 'rooms: rooms', 'tracks: tracks')
+  an Indico timetable        https://indico.example.org/export/timetable/42.json or a saved copy
+  a frab/pretalx schedule    schedule.xml or schedule.json, file or URL
+
+examples:
+  manage.py import_schedule samples/sample-conference.schedule
+  manage.py import_schedule --tracks tracks --rooms rooms https://indico.example.org/export/timetable/42.json
+  manage.py import_schedule --dry-run schedule.json          show what would change, write nothing
+  manage.py import_schedule --periodic 600                   follow SCHEDULE_SOURCE every 10 minutes
+
+Errors are printed as FILE:LINE: MESSAGE (or FILE:JSON.PATH: MESSAGE), all of them at once;
+any error leaves the schedule in the database exactly as it was. The exit code is 1 when the
+(last) import failed. The formats are described in docs/schedule-formats.md.
+"""
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the conference schedule (sessions, rooms, tracks) from a local schedule file, an Indico "
+        "timetable export or a frab/pretalx schedule, and print what changed: added, moved, retitled and "
+        "cancelled sessions. All or nothing; safe to run again."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = EPILOG
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "source",
+            nargs="?",
+            help="schedule file or http(s) URL (default: the SCHEDULE_SOURCE setting)",
+        )
+        parser.add_argument("--tracks", metavar="FILE", help="lpcfe tracks file: track:colour[:matrix_room[:extra]]")
+        parser.add_argument(
+            "--rooms", metavar="FILE", help="lpcfe rooms file: room:bbb_server:type[:matrix_room[:key=value...]]"
+        )
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            help="the source's format (default: recognised from its content)",
+        )
+        parser.add_argument(
+            "--timezone",
+            metavar="ZONE",
+            help="the conference's IANA zone, for sources that give none (frab without time_zone_name)",
+        )
+        parser.add_argument(
+            "--base-url",
+            metavar="URL",
+            default="",
+            help="address that relative session links in a saved file are relative to (e.g. the Indico server)",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+        parser.add_argument(
+            "--shift-to-today",
+            action="store_true",
+            help="move the schedule by whole days so its first day is today, keeping wall-clock times in the "
+            "conference's zone (for demos)",
+        )
+        parser.add_argument(
+            "--periodic",
+            type=int,
+            metavar="SECONDS",
+            help="import again every SECONDS, forever; a failed fetch or a bad source is reported and the last "
+            "good schedule stays",
+        )
+        parser.add_argument(
+            "--max-runs", type=int, metavar="N", help="with --periodic: stop after N imports (default: never stop)"
+        )
+
+    def handle(self, *args, **options) -> None:
+        source = options["source"] or settings.SCHEDULE_SOURCE
+        if not source:
+            raise CommandError("Give a schedule source (a file or URL), or set SCHEDULE_SOURCE.")
+        if options["timezone"]:
+            try:
+                iana_zone(options["timezone"])
+            except ValueError as e:
+                raise CommandError(f"--timezone: {e}") from None
+        if options["periodic"] is not None:
+            if options["periodic"] < 1:
+                raise CommandError("--periodic needs a number of seconds of 1 or more.")
+            self.periodic(source, options)
+            return
+        if options["max_runs"] is not None:
+            raise CommandError("--max-runs only makes sense with --periodic.")
+        if not self.run_once(source, options):
+            raise CommandError("Nothing was changed; the schedule stays as it was.")
+
+    def run_once(self, source: str, options: dict, fetched: Fetched | None = None) -> bool:
+        """One import; True if it succeeded (with or without changes)."""
+        verbosity = options["verbosity"]
+        try:
+            schedule = load_schedule(
+                source,
+                fmt=options["format"],
+                tracks=options["tracks"],
+                rooms=options["rooms"],
+                timezone=options["timezone"],
+                base_url=options["base_url"],
+                fetched=fetched,
+            )
+        except ImportFailed as e:
+            self.report(e.problems.items)
+            self.stderr.write(str(e))
+            return False
+        self.report(schedule.warnings)
+        if options["shift_to_today"]:
+            tz = iana_zone(schedule.conference.timezone or "UTC")
+            today = timezone.localdate(timezone=tz)
+            days = shift_to_today(schedule, today)
+            if verbosity and days:
+                self.stdout.write(f"Moved the schedule by {days} day(s): its first day is today, {today:%a %d %b %Y}.")
+        diff = apply_schedule(schedule, dry_run=options["dry_run"], source=display_name(source), progress=verbosity > 0)
+        if verbosity:
+            prefix = "Dry run, nothing written: " if options["dry_run"] else ""
+            self.stdout.write(
+                f"{prefix}{schedule.source} ({schedule.format}, {len(schedule.sessions)} sessions, "
+                f"{diff.timezone}): {diff.summary()}"
+            )
+            for line in diff.lines(limit=None if verbosity > 1 else 10):
+                self.stdout.write(line)
+        return True
+
+    def report(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.stderr.write(str(problem))
+
+    def periodic(self, source: str, options: dict) -> None:
+        interval, max_runs = options["periodic"], options["max_runs"]
+        last: Fetched | None = None
+        runs, ok = 0, True
+        self.stdout.write(f"Importing {display_name(source)} every {interval} s; stop with Ctrl-C.")
+        try:
+            while True:
+                runs += 1
+                fetched = None
+                try:
+                    if is_url(source):
+                        # A conditional request: an unchanged source costs the server nothing; the
+                        # rooms/tracks files are still read again, they may have changed.
+                        fetched = read_source(source, last.etag if last else "", last.last_modified if last else "")
+                        fetched = fetched or last
+                        last = fetched
+                except SourceError as e:
+                    self.stderr.write(str(e))
+                    logger.error("Schedule fetch failed, keeping the last good schedule: %s", e)
+                    ok = False
+                else:
+                    ok = self.run_once(source, options, fetched=fetched)
+                    if not ok:
+                        logger.error(
+                            "Schedule import from %s failed; keeping the last good schedule", display_name(source)
+                        )
+                if max_runs and runs >= max_runs:
+                    break
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped.")
+        if not ok:
+            raise CommandError("The last import failed; the schedule stays as it was before it.")
