@@ -5,6 +5,7 @@ BBB is the double (bbb_simulator) on the live server; the front end reaches it o
 """
 
 import re
+import zoneinfo
 import threading
 import time
 from datetime import timedelta
@@ -223,7 +224,13 @@ def test_window_boundaries(bbb_double, hall):
     _only_talk(hall, timezone.now() + opens + timedelta(seconds=1), timezone.now() + timedelta(hours=1))
     refused = ada.post("/rooms/hall-a/join/")
     assert refused.status_code == 403 and "not open yet" in refused.content.decode()
-    assert "UTC" in refused.content.decode() and "Europe/Dublin" in refused.content.decode()
+    # The opening time is named in the viewer's zone (here the conference's, as no zone was chosen).
+    opening = (timezone.now() + timedelta(seconds=1)).astimezone(zoneinfo.ZoneInfo("Europe/Dublin"))
+    assert f"{opening:%H:%M} Europe/Dublin</time>" in refused.content.decode()
+    ada.cookies["lpcfe_tz"] = "Asia/Kolkata"
+    in_kolkata = ada.post("/rooms/hall-a/join/").content.decode()
+    assert f"{opening.astimezone(zoneinfo.ZoneInfo('Asia/Kolkata')):%H:%M} Asia/Kolkata</time>" in in_kolkata
+    assert "Europe/Dublin)" in in_kolkata  # and the conference's own time beside it
 
     _only_talk(hall, timezone.now() + opens - timedelta(seconds=1), timezone.now() + timedelta(hours=1))
     assert ada.post("/rooms/hall-a/join/").status_code == 303
