@@ -5,9 +5,9 @@ BBB is the double (bbb_simulator) on the live server; the front end reaches it o
 """
 
 import re
-import zoneinfo
 import threading
 import time
+import zoneinfo
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
