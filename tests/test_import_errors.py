@@ -246,3 +246,27 @@ def test_missing_source_file(conf):
     assert code == 1
     assert f"{folder / 'nope.json'}: no such file" in err
     assert snapshot() == before
+
+
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa">'
+    + b"".join(b'<!ENTITY a%d "%s">' % (i, (b"&a%d;" % (i - 1) if i > 1 else b"&a;") * 10) for i in range(1, 10))
+    + b"]><schedule><version>&a9;</version></schedule>"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("list.json", b"[1, 2, 3]", "neither an Indico timetable export"),
+        ("odd.json", b'{"schedule": 5}', "neither an Indico timetable export"),
+        ("results.json", b'{"results": {"7": {"20261024": {"x": 5}}}}', '["20261024"].x: expected a timetable entry'),
+        ("persons.json", b'{"schedule": {"conference": {"days": [{"rooms": {"A": [{"persons": "me"}]}}]}}}', "persons"),
+        ("bomb.xml", BOMB, "limit on input amplification factor"),
+        ("empty.schedule", b"", "the header must name the conference"),
+        ("binary.schedule", bytes(range(256)), "not valid UTF-8"),
+    ],
+)
+def test_hostile_or_strange_input_is_an_error_not_a_crash(conf, name, content, expected):
+    err = import_bad(conf, name, content)
+    assert expected in err

@@ -323,3 +323,6 @@ def _apply_talks(
     diff.cancelled = [_slot(t, t.room.name) for t in sorted(gone, key=lambda t: t.start)]
     Talk.objects.filter(pk__in=[t.pk for t in gone]).delete()
     diff.added.sort(key=lambda s: (s.start, s.room))
+    diff.updated.sort(key=lambda s: (s.start, s.room))
+    for pairs in (diff.moved, diff.retitled):
+        pairs.sort(key=lambda pair: (pair[1].start, pair[1].room))

@@ -57,7 +57,11 @@ class _Node:
     attrib: dict[str, str]
     line: int
     children: list["_Node"] = field(default_factory=list)
-    text: str = ""
+    chunks: list[str] = field(default_factory=list)  # joined once at the end: += would be quadratic
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
 
     def find(self, tag: str) -> "_Node | None":
         return next((c for c in self.children if c.tag == tag), None)
@@ -89,7 +93,7 @@ def _parse_xml(data: bytes, source: str, problems: Problems) -> _Node | None:
 
     def chars(text: str) -> None:
         if stack:
-            stack[-1].text += text
+            stack[-1].chunks.append(text)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -157,7 +161,8 @@ def _json_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str
             Where(source, line=e.lineno), _("not valid JSON: %(msg)s (column %(col)d)") % {"msg": e.msg, "col": e.colno}
         )
         return {}, []
-    conf = (document.get("schedule") or {}).get("conference") if isinstance(document, dict) else None
+    schedule = document.get("schedule") if isinstance(document, dict) else None
+    conf = schedule.get("conference") if isinstance(schedule, dict) else None
     if not isinstance(conf, dict):
         problems.error(Where(source, path="schedule.conference"), _("expected an object (a frab schedule.json)"))
         return {}, []
@@ -186,7 +191,11 @@ def _json_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str
                     continue
                 fields = {k: str(v) for k, v in ev.items() if isinstance(v, str | int) and not isinstance(v, bool)}
                 persons = []
-                for person in ev.get("persons") or []:
+                people = ev.get("persons") or []
+                if not isinstance(people, list):
+                    problems.error(Where(source, path=json_path(*path, "persons")), _("expected a list of persons"))
+                    people = []
+                for person in people:
                     if isinstance(person, dict):
                         name = person.get("public_name") or person.get("full_public_name") or person.get("name")
                         if isinstance(name, str) and name.strip():

@@ -37,9 +37,9 @@ any error leaves the schedule in the database exactly as it was. The exit code i
 
 class Command(BaseCommand):
     help = (
-        "Import the conference schedule (sessions, rooms, tracks) from a local schedule file, an Indico "
-        "timetable export or a frab/pretalx schedule, and print what changed: added, moved, retitled and "
-        "cancelled sessions. All or nothing; safe to run again."
+        "Import the conference schedule (sessions, rooms, tracks) from a local schedule file, an\n"
+        "Indico timetable export or a frab/pretalx schedule, and print what changed: sessions added,\n"
+        "moved, retitled and cancelled. All or nothing; safe to run again."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
