@@ -36,7 +36,9 @@ def _day_talks(room: Room, at: datetime) -> list[Talk]:
     day_end = day_start + timedelta(days=1)
     running = Q(start__lte=at, end__gt=at)
     today = Q(start__gte=day_start, start__lt=day_end)
-    return list(Talk.objects.filter(room=room).filter(running | today).order_by("start"))
+    # Breaks neither open a room early nor keep it open late; between sessions it stays open.
+    talks = Talk.objects.filter(room=room, is_break=False).filter(running | today)
+    return list(talks.order_by("start"))
 
 
 def _is_speaker(viewer: Viewer, talk: Talk | None) -> bool:

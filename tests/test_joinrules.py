@@ -66,3 +66,12 @@ def test_private_room_for_its_moderators(hall):
 
 def test_anonymous_refused(hall):
     assert not decide(hall, ANONYMOUS, T0).allowed
+
+
+def test_breaks_do_not_open_a_room_early_or_keep_it_open(hall):
+    factories.talk(hall, T0 - timedelta(hours=1), T0, title="Coffee", is_break=True)
+    factories.talk(hall, T0 + timedelta(hours=2), T0 + timedelta(hours=3), title="Lunch", is_break=True)
+    assert decide(hall, ATTENDEE, T0 - timedelta(minutes=10)).opens_at == T0 - timedelta(minutes=10)
+    assert not decide(hall, ATTENDEE, T0 - timedelta(minutes=30)).allowed
+    assert decide(hall, ATTENDEE, T0 + timedelta(minutes=50)).allowed  # between two sessions
+    assert not decide(hall, ATTENDEE, T0 + timedelta(hours=2, minutes=30)).allowed  # only the break is left
