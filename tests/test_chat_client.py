@@ -18,7 +18,6 @@ from django.urls import reverse
 from chat_embed.handoff import account_for_person, make_chat_ticket
 from chat_embed.models import MatrixMembership, MatrixRoom
 from sessions.models import Room
-from sessions.people import GUEST_SESSION_KEY
 from tests import factories
 from tests.chatkit import ChatRoom, Homeserver, Person, li_with, message_texts, wait_ready
 
@@ -89,9 +88,7 @@ class ChatWorld:
         if person is not None:
             client.force_login(person.user)
         elif guest:
-            session = client.session
-            session[GUEST_SESSION_KEY] = guest
-            session.save()
+            client = factories.guest_client(guest)
         else:
             return page  # no session at all, like a frame on another site
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
