@@ -54,8 +54,15 @@ def role_of(user: AbstractBaseUser) -> str:
 def viewer_for(request: HttpRequest) -> Viewer:
     user = getattr(request, "user", AnonymousUser())
     if user.is_authenticated:
+        # The role costs a query; the login check, the view and the page header all ask within one
+        # request. Remembered per user object, so a login or logout inside the request starts afresh.
+        memo = getattr(request, "_lpcfe_viewer_memo", None)
+        if memo is not None and memo[0] is user:
+            return memo[1]
         name = user.get_full_name() or user.email or user.get_username()
-        return Viewer(email=(user.email or user.get_username()).lower(), display_name=name, role=role_of(user))
+        viewer = Viewer(email=(user.email or user.get_username()).lower(), display_name=name, role=role_of(user))
+        request._lpcfe_viewer_memo = (user, viewer)
+        return viewer
     guest_name = request.session.get(GUEST_SESSION_KEY) if hasattr(request, "session") else None
     if guest_name:
         return Viewer(email=None, display_name=guest_name, role="guest")

@@ -1,10 +1,16 @@
 """Small builders for schedule data and people, shared by the feature tests."""
 
+import io
+import tempfile
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from sessions import guests
 from sessions.models import Conference, Room, Talk, Track
@@ -49,3 +55,47 @@ def guest_client(name: str = "Visitor", **client_kwargs) -> Client:
     session.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
     return client
+
+
+def import_attendee(
+    email: str, code: str, first_name: str = "Ada", last_name: str = "Lovelace", role: str = "attendee"
+) -> None:
+    """Register one person the way organisers do: a TSV export loaded with `manage.py import_attendees`
+    (into the local attendee table unless a test points LDAP_URI at slapd)."""
+    with tempfile.TemporaryDirectory(prefix="lpcfe-attendees-") as folder:
+        path = Path(folder) / "attendees.tsv"
+        path.write_text(
+            f"first name\tlast name\tregcode\temail\trole\n{first_name}\t{last_name}\t{code}\t{email}\t{role}\n"
+        )
+        call_command("import_attendees", str(path), "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def browser_login(
+    page,
+    live_server,
+    email: str,
+    code: str,
+    *,
+    first_name: str = "Ada",
+    last_name: str = "Lovelace",
+    role: str = "attendee",
+    next_path: str | None = None,
+) -> User:
+    """Import the person with the real command, then log in through the real login form in the browser.
+
+    Lands on `next_path` (default: the front page, where a login without `next` goes) and returns the
+    user the login created.
+    """
+    import_attendee(email, code, first_name, last_name, role)
+    landing = next_path or reverse(settings.LOGIN_REDIRECT_URL)
+    login_url = live_server.url + reverse("login")
+    page.goto(login_url + (f"?next={quote(next_path)}" if next_path else ""))
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Registration code").fill(code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in", exact=True).click()
+    if page.url != live_server.url + landing:
+        errors = page.locator(".form-errors")
+        detail = errors.inner_text() if errors.count() else f"ended on {page.url}"
+        raise AssertionError(f"Logging in as {email} did not land on {landing}: {detail}")
+    return User.objects.get(username=email.strip().lower())

@@ -203,7 +203,12 @@ def test_feed_token_is_an_hmac_of_a_random_key(sched):
 
 
 def test_personal_page_needs_login(sched, client):
-    html = client.get(reverse("personal")).content.decode()
+    response = client.get(reverse("personal"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={reverse('personal')}"
+    # A guest may look, but stars and the calendar feed need a login.
+    guest, _ = schedule_data.client_for("guest")
+    html = guest.get(reverse("personal")).content.decode()
     assert "Log in to star sessions" in html and "feed-url" not in html
     response = client.post(reverse("reset_feed"))
     assert response.status_code == 302 and response["Location"] == reverse("personal")

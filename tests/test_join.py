@@ -414,19 +414,20 @@ def test_join_button_include(rf, hall):
 
 @pytest.mark.browser
 @live
-def test_browser_clicks_join_and_lands_in_the_room(bbb_double, hall, new_page, live_server):
-    client = _client("ada@example.org", first_name="Ada", last_name="Lovelace")
+def test_browser_logs_in_clicks_join_on_the_front_page_and_lands_in_the_room(bbb_double, hall, new_page, live_server):
     page = new_page(timezone_id="Europe/Dublin")
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page.goto(f"{live_server.url}/rooms/hall-a/")
-    page.get_by_role("button", name="Join Hall A").click()
+    factories.browser_login(page, live_server, "ada@example.org", "ADA-7cq3-93kd", last_name="Lovelace")
+    assert page.url == f"{live_server.url}/"  # the front page: now and next per room
+    card = page.locator(".room-card", has_text="Hall A")
+    assert "Scheduling <fun>" in card.inner_text()
+    card.get_by_role("button", name="Join Hall A").click()
     page.wait_for_url(f"{live_server.url}/rooms/hall-a/")
     meeting = page.frame_locator("iframe.bbb-frame")
     assert meeting.get_by_test_id("you").inner_text() == "Ada Lovelace — VIEWER"
     assert "disabled" in meeting.get_by_test_id("chat-state").inner_text()
-    assert page.locator("iframe.chat-frame").get_attribute("src") == "/chat/hall-a/"
+    chat = page.locator("#chat-panel iframe.chat-frame")
+    assert chat.get_attribute("src") == "/chat/hall-a/" and chat.is_visible()
+    assert JoinLog.objects.get().outcome == "joined"
     assert (
         meeting.locator(".welcome")
         .inner_text()
@@ -443,12 +444,8 @@ def test_browser_clicks_join_and_lands_in_the_room(bbb_double, hall, new_page, l
 @pytest.mark.browser
 @live
 def test_browser_phone_gets_tabs(bbb_double, hall, new_page, live_server):
-    client = _client("ada@example.org")
     page = new_page(viewport={"width": 360, "height": 740})
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page.goto(f"{live_server.url}/rooms/hall-a/")
+    factories.browser_login(page, live_server, "ada@example.org", "ADA-7cq3-93kd", next_path="/rooms/hall-a/")
     meeting_tab = page.get_by_role("tab", name="Meeting")
     assert meeting_tab.get_attribute("aria-selected") == "true"
     assert page.locator("#chat-panel").is_hidden()

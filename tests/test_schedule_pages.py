@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 from unittest import mock
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,9 +13,9 @@ from django.urls import reverse
 from sessions import agenda, schedule_cache
 from sessions.joinrules import decide
 from sessions.models import Talk
-from sessions.people import ANONYMOUS, Viewer
+from sessions.people import ANONYMOUS, Viewer, viewer_for
 from sessions.signals import schedule_changed
-from tests import schedule_data
+from tests import factories, schedule_data
 from tests.schedule_data import A_START, at
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,10 @@ def sched(settings):
 def frozen(instant):
     """Server time fixed at `instant` (Django's clock, not our code)."""
     return mock.patch("django.utils.timezone.now", return_value=instant)
+
+
+def login_redirect(path: str) -> str:
+    return f"{reverse('login')}?next={quote(path, safe='/')}"
 
 
 def join_states(html: str) -> dict[str, tuple[bool, str, str]]:
@@ -92,6 +97,13 @@ def test_after_the_last_session_the_page_says_so(sched):
 @pytest.mark.parametrize("persona", ["attendee", "speaker", "organiser", "guest", "anonymous"])
 def test_join_buttons_match_the_server_rules(sched, persona):
     client, _ = schedule_data.client_for(persona)
+    if persona == "anonymous":
+        # No buttons to compare: the front page is for people who logged in or joined as guests.
+        with frozen(A_START):
+            response = client.get(reverse("now"))
+        assert response.status_code == 302 and response["Location"] == login_redirect(reverse("now"))
+        assert decide(sched.hall_a, ANONYMOUS, A_START).allowed is False
+        return
     instants = [A_START - timedelta(minutes=m) for m in (45, 31, 30, 20, 10, 9)]
     instants += [at(10, 40), at(11, 29), at(11, 30), at(9, 58, day=2, month=11), at(10, 44, day=2, month=11)]
     for instant in instants:
@@ -157,6 +169,18 @@ def test_now_page_cost_does_not_grow_with_schedule_size(sched, django_assert_max
             client.get(reverse("now"))
 
 
+def test_the_viewer_is_worked_out_once_per_request_and_per_user(rf, django_assert_num_queries):
+    ada = factories.person("ada@example.org", first_name="Ada")
+    olga = factories.person("org@example.org", "organiser", first_name="Olga")
+    request = rf.get("/")
+    request.user = ada
+    with django_assert_num_queries(1):  # the group lookup, once
+        assert viewer_for(request).role == "attendee"
+        assert viewer_for(request).role == "attendee"
+    request.user = olga  # a login inside the request: the new person, not the remembered one
+    assert viewer_for(request) == Viewer("org@example.org", "Olga", "organiser")
+
+
 def test_admin_edit_invalidates_and_grows_sequence(sched):
     client, _ = schedule_data.client_for("attendee")
     with frozen(at(10, 35)):
@@ -212,7 +236,8 @@ def test_day_page_has_rooms_as_columns_breaks_and_the_current_time(sched):
     assert "Parallel &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
 
 
-def test_day_boundaries_follow_the_conference_zone(sched, client):
+def test_day_boundaries_follow_the_conference_zone(sched):
+    client, _ = schedule_data.client_for("attendee")
     client.cookies["lpcfe_tz"] = "Pacific/Auckland"
     html = client.get(reverse("schedule_day", args=["2026-10-24"])).content.decode()
     # 10:00 UTC on the conference's Saturday is 23:00 on Saturday in Auckland; 11:00 UTC is Sunday 00:00.
@@ -222,28 +247,30 @@ def test_day_boundaries_follow_the_conference_zone(sched, client):
     assert client.get(reverse("schedule_day", args=["yesterday"])).status_code == 404
 
 
-def test_day_page_names_a_dst_change_inside_the_day(sched, client):
-    from tests import factories
-
+def test_day_page_names_a_dst_change_inside_the_day(sched):
+    client, _ = schedule_data.client_for("attendee")
     factories.talk(sched.hall_a, at(9, 0, day=25), at(9, 30, day=25), title="Sunday talk", external_id="sun")
     html = client.get(reverse("schedule_day", args=["2026-10-25"])).content.decode()
     assert "Europe/Dublin, UTC+1 until 02:00, then UTC+0" in html
 
 
-def test_schedule_redirects_to_the_current_or_first_day(sched, client):
+def test_schedule_redirects_to_the_current_or_first_day(sched):
+    client, _ = schedule_data.client_for("attendee")
     with frozen(at(8, 0, day=1, month=9)):
         assert client.get(reverse("schedule"))["Location"] == reverse("schedule_day", args=["2026-10-24"])
     with frozen(at(8, 0, day=26)):
         assert client.get(reverse("schedule"))["Location"] == reverse("schedule_day", args=["2026-10-26"])
 
 
-def test_empty_schedule_says_so(client):
+def test_empty_schedule_says_so():
+    client, _ = schedule_data.client_for("attendee")
     html = client.get(reverse("schedule")).content.decode()
     assert "No sessions have been published yet." in html
     assert "No sessions have been published yet." in client.get(reverse("now")).content.decode()
 
 
-def test_session_page(sched, client):
+def test_session_page(sched):
+    client, _ = schedule_data.client_for("guest")
     with frozen(at(10, 20)):
         html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
     assert "<h1>Before the change</h1>" in html
@@ -251,22 +278,63 @@ def test_session_page(sched, client):
     assert "Hall A" in html and "Linus T." in html
     assert "First line.<br>Second line with &lt;b&gt;tags&lt;/b&gt; &amp; &lt;script&gt;" in html
     assert reverse("feed_talk", args=[sched.a.pk]) in html
-    assert 'data-allowed="false"' in html  # anonymous: log in first
+    assert 'data-allowed="false"' in html  # a guest: Hall A is not a public room
 
 
-def test_session_page_in_another_zone_shows_the_conference_time_too(sched, client):
+def test_session_page_in_another_zone_shows_the_conference_time_too(sched):
+    client, _ = schedule_data.client_for("attendee")
     client.cookies["lpcfe_tz"] = "Asia/Kolkata"
     html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
     assert "Saturday 24 October 2026, 15:30" in html and "Asia/Kolkata, UTC+5:30" in html
     assert "Conference time: Sat 24 Oct, 11:00–11:45 (Europe/Dublin, UTC+1)" in html
 
 
-def test_track_page(sched, client):
+def test_track_page(sched):
+    client, _ = schedule_data.client_for("attendee")
     html = client.get(reverse("track", args=[sched.ks.slug])).content.decode()
     assert "<h1>Kernel Summit</h1>" in html
     assert "Before the change" in html and "After the change" in html and "Parallel" not in html
     assert reverse("feed_track", args=[sched.ks.slug]) in html
     assert client.get(reverse("track", args=["nope"])).status_code == 404
+
+
+def test_pages_need_a_login_or_guest_session_but_feeds_and_the_api_do_not(sched, client):
+    protected = [
+        reverse("now"),
+        reverse("schedule"),
+        reverse("schedule_day", args=["2026-10-24"]),
+        reverse("schedule_day", args=["2026-10-24"]) + "?view=list",
+        reverse("track", args=[sched.ks.slug]),
+        reverse("talk", args=[sched.a.pk]),
+        reverse("personal"),
+    ]
+    for path in protected:
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == login_redirect(path), path
+    assert client.get(reverse("now_state")).status_code == 302
+    # The login page brings the person back to where they were going.
+    assert (
+        f'name="next" value="{reverse("track", args=[sched.ks.slug])}"'
+        in client.get(login_redirect(reverse("track", args=[sched.ks.slug]))).content.decode()
+    )
+    public = [
+        reverse("feed_schedule"),
+        reverse("feed_track", args=[sched.ks.slug]),
+        reverse("feed_talk", args=[sched.a.pk]),
+        reverse("api_schedule"),
+    ]
+    for path in public:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Before the change" in response.content.decode(), path
+    # A guest session is enough for the pages.
+    guest, _ = schedule_data.client_for("guest")
+    for path in protected:
+        response = guest.get(path)
+        if path == reverse("schedule"):  # on to a day page, not to the login page
+            assert response.status_code == 302 and response["Location"].startswith(reverse("schedule") + "2026-")
+        else:
+            assert response.status_code == 200, path
 
 
 def test_json_api_shape(sched, client):
@@ -309,13 +377,15 @@ def test_time_zone_selector(sched, client):
     assert response.status_code == 200 and "is not a time zone this server knows" in response.content.decode()
 
 
-def test_an_old_zone_name_from_the_browser_is_shown_by_its_current_name(sched, client):
+def test_an_old_zone_name_from_the_browser_is_shown_by_its_current_name(sched):
+    client, _ = schedule_data.client_for("attendee")
     client.cookies["lpcfe_tz"] = "Asia/Calcutta"
     html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
     assert "Asia/Kolkata, UTC+5:30" in html and 'data-zone-requested="Asia/Calcutta"' in html
 
 
-def test_a_bad_zone_cookie_falls_back_to_the_conference_zone(sched, client):
+def test_a_bad_zone_cookie_falls_back_to_the_conference_zone(sched):
+    client, _ = schedule_data.client_for("attendee")
     client.cookies["lpcfe_tz"] = "<script>"
     html = client.get(reverse("now")).content.decode()
     assert "Europe/Dublin, UTC" in html and "<script>" not in html.split("lpcfe-strings")[0].split("<body>")[1]
@@ -330,18 +400,17 @@ def test_special_emails_are_computed_once_per_version(sched):
 # --- in the browser ---------------------------------------------------------------------------
 
 
-def _login(page, live_server, client) -> None:
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+def _login(page, live_server) -> None:
+    """Ada logs in through the login form, registered with the import command like everyone else."""
+    factories.browser_login(page, live_server, "ada@example.org", "ADA-7cq3-93kd", first_name="Ada")
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_pages_at_320px_have_no_horizontal_scroll_and_basic_accessibility(new_page, live_server, settings):
     sched = schedule_data.build()
-    client, _ = schedule_data.client_for("attendee")
     page = new_page(timezone_id="Asia/Kolkata", viewport={"width": 320, "height": 700})
-    _login(page, live_server, client)
+    _login(page, live_server)
     paths = [
         reverse("now") + "",
         reverse("schedule_day", args=["2026-10-24"]),
@@ -373,11 +442,10 @@ def test_pages_at_320px_have_no_horizontal_scroll_and_basic_accessibility(new_pa
 def test_now_page_updates_itself_at_the_next_boundary(new_page, live_server, settings):
     settings.SCHEDULE_REFRESH_JITTER_SECONDS = 0
     schedule_data.build()
-    client, _ = schedule_data.client_for("attendee")
     clock = {"now": at(10, 45) - timedelta(seconds=2)}
     with mock.patch("django.utils.timezone.now", side_effect=lambda: clock["now"]):
         page = new_page(timezone_id="Europe/Dublin")
-        _login(page, live_server, client)
+        _login(page, live_server)
         page.goto(live_server.url + reverse("now"))
         card = page.locator(".room-card", has_text="Hall A")
         assert card.locator(".slot", has_text="Before the change").locator(".badge").inner_text() == "NOW"

@@ -8,7 +8,9 @@ import pytest
 from django.urls import reverse
 
 from sessions.timezones import canonical_zone, format_offset, parse_instant, relative_label, zone_label_for_range
-from tests import schedule_data
+from tests import factories, schedule_data
+
+ADA = ("ada@example.org", "ADA-7cq3-93kd")
 
 # Session -> zone -> (local start time, zone label on the session page).
 EXPECTED = {
@@ -88,6 +90,7 @@ def test_old_zone_names_map_to_current_ones():
 def test_the_same_sessions_show_local_times_on_both_sides_of_dst_changes(new_page, live_server, zone):
     sched = schedule_data.build()
     page = new_page(timezone_id=zone)
+    factories.browser_login(page, live_server, *ADA)
     for name in ("a", "b", "c"):
         talk = getattr(sched, name)
         page.goto(live_server.url + reverse("talk", args=[talk.pk]))
@@ -105,6 +108,7 @@ def test_zone_selector_and_conference_time_one_click_away(new_page, live_server)
     sched = schedule_data.build()
     page = new_page(timezone_id="Asia/Kolkata")
     talk_url = live_server.url + reverse("talk", args=[sched.a.pk])
+    factories.browser_login(page, live_server, *ADA)
     page.goto(talk_url)
     page.locator(".zone-bar[data-zone='Asia/Kolkata']").wait_for()
     assert page.locator(".device-zone").is_hidden()
@@ -134,8 +138,6 @@ def test_zone_selector_and_conference_time_one_click_away(new_page, live_server)
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_day_grid_in_the_viewer_zone_with_the_dst_change_named(new_page, live_server):
-    from tests import factories
-
     sched = schedule_data.build()
     factories.talk(
         sched.hall_a,
@@ -145,7 +147,7 @@ def test_day_grid_in_the_viewer_zone_with_the_dst_change_named(new_page, live_se
         external_id="night",
     )
     page = new_page(timezone_id="Europe/Dublin")
-    page.goto(live_server.url + reverse("schedule_day", args=["2026-10-25"]))
+    factories.browser_login(page, live_server, *ADA, next_path=reverse("schedule_day", args=["2026-10-25"]))
     page.locator(".zone-bar[data-zone='Europe/Dublin']").wait_for()
     assert page.locator(".zone-label").inner_text() == "Europe/Dublin, UTC+1 until 02:00, then UTC+0"
     # 00:30 UTC is 01:30 summer time; 01:30 UTC is 01:30 winter time, an hour later.
