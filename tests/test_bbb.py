@@ -12,11 +12,12 @@ import requests
 
 from sessions import bbb
 from sessions.models import Room
+from tests.importing import SAMPLES, needs_samples
 
 OFFICIAL_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
 OFFICIAL_QUERY = "name=Test+Meeting&meetingID=abc123&attendeePW=111222&moderatorPW=333444"
 OFFICIAL_SHA1 = "1fcbb0c4fc1f039f73aa6d697d2db9ba7f803f17"
-SAMPLE_SERVERS = Path(__file__).resolve().parents[2] / "shared/samples/lpcfe-servers.2020-initial.REDACTED"
+SAMPLE_SERVERS = SAMPLES / "lpcfe-servers.2020-initial.REDACTED"
 
 
 # --- Signing -------------------------------------------------------------------------------
@@ -215,6 +216,7 @@ def test_meeting_info_xml_becomes_a_dataclass():
 # --- Servers: the servers file, BBB_URL (one BBB or Scalelite), the simulator ------------------
 
 
+@needs_samples
 def test_sample_servers_file_parses():
     servers = bbb.parse_servers(
         SAMPLE_SERVERS.read_text(), str(SAMPLE_SERVERS), "https://{host}/bigbluebutton/api", "sha256"
