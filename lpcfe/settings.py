@@ -127,7 +127,15 @@ elif _cache_url.startswith("memcached://"):
         }
     }
 elif _cache_url in ("", "db"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "lpcfe_cache"}}
+    # Django's default of 300 entries would cull BBB meetings and login throttles as soon as a
+    # join storm stashes its links; expired rows are still removed as they are met.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "lpcfe_cache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 1_000_000, minimum=1000)},
+        }
+    }
 else:
     raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r}: use db, redis://host:port/n or memcached://host:port.")
 

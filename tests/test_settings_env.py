@@ -33,3 +33,15 @@ def test_database_url_parsed():
 def test_database_url_wrong_scheme():
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         database_from_url("DATABASE_URL", "mysql://x/y")
+
+
+@pytest.mark.django_db
+def test_shared_cache_keeps_entries_through_a_join_storm():
+    # 500 join clicks stash 500 links; the meeting and the throttles must survive them.
+    from django.core.cache import cache
+
+    cache.set("lpcfe:test:meeting", "created once", 600)
+    cache.set_many({f"lpcfe:test:stash:{i}": i for i in range(1200)}, 60)
+    cache.set("lpcfe:test:one-more", 1, 60)
+    assert cache.get("lpcfe:test:meeting") == "created once"
+    cache.clear()
