@@ -53,6 +53,7 @@ class Options:
     seed: int
     profile: str
     profile_seconds: float
+    profile_scenario: str
 
 
 EPILOG = """\
@@ -129,7 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=("none", "frontend", "synapse"),
         default="none",
-        help="record a py-spy flame graph of the front end or of Synapse during the chat scenario",
+        help="record a py-spy flame graph of the front end (all workers) or of Synapse during one scenario",
+    )
+    stack.add_argument(
+        "--profile-scenario",
+        choices=("login", "join", "chat", "baseline"),
+        default="chat",
+        help="the scenario --profile records (default chat)",
     )
     stack.add_argument("--profile-seconds", type=float, default=30.0, help="length of the py-spy recording")
     out = parser.add_argument_group("output")
@@ -184,5 +191,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
         seed=args.seed,
         profile=args.profile,
         profile_seconds=args.profile_seconds,
+        profile_scenario=args.profile_scenario,
     )
     return options

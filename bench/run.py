@@ -74,8 +74,8 @@ class CpuMeter:
 
 
 # -- profiling ------------------------------------------------------------------------------------------------
-def start_profile(options: Options, stack, out_dir: Path) -> subprocess.Popen | None:
-    if options.profile == "none":
+def start_profile(options: Options, stack, out_dir: Path, scenario: str) -> subprocess.Popen | None:
+    if options.profile == "none" or options.profile_scenario != scenario:
         return None
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
@@ -85,16 +85,54 @@ def start_profile(options: Options, stack, out_dir: Path) -> subprocess.Popen | 
         pid, extra = stack.synapse._running_pid(), []
     else:
         pid, extra = stack.front.process.pid, ["--subprocesses"]
-    target = out_dir / f"profile-{options.profile}.svg"
+    target = out_dir / f"profile-{options.profile}-{scenario}.txt"
     logger.info(
         "Recording a py-spy profile of the %s for %.0f s into %s", options.profile, options.profile_seconds, target
     )
     return subprocess.Popen(
         [str(py_spy), "record", "--pid", str(pid), *extra, "--duration", str(int(options.profile_seconds))]
-        + ["--rate", "50", "--nonblocking", "--output", str(target)],
+        + ["--rate", "50", "--nonblocking", "--format", "raw", "--output", str(target)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+async def finish_profile(profiler: subprocess.Popen | None, options: Options) -> None:
+    if profiler is None:
+        return
+    try:
+        await asyncio.to_thread(profiler.wait, options.profile_seconds + 60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        return
+    raw = Path(profiler.args[profiler.args.index("--output") + 1])
+    if raw.exists():
+        summary = raw.with_suffix(".summary.txt")
+        summary.write_text(summarise_profile(raw.read_text()))
+        logger.info("Profile: %s (collapsed stacks), summary in %s", raw, summary)
+
+
+def summarise_profile(collapsed: str, top: int = 40) -> str:
+    """The functions with the most samples, inclusive and self, from py-spy's collapsed stacks."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    out = [f"{total} samples"]
+    for title, table in (("inclusive", inclusive), ("self", own)):
+        out.append(f"\n-- {title} --")
+        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            out.append(f"{100 * count / max(total, 1):5.1f}%  {frame[:200]}")
+    return "\n".join(out) + "\n"
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -126,7 +164,9 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
         before = meter.snapshot()
         if "login" in want:
             logger.info("Scenario 1: %d logins over %.0f s…", len(attendees), options.login_window)
+            profiler = start_profile(options, stack, options.out.parent, "login")
             herd = await login_herd(browsers, urls, attendees, options.login_window, options.concurrency)
+            await finish_profile(profiler, options)
             scenarios.append(herd)
             logger.info("  done: %d/%d, %d errors", herd.completed, herd.planned, herd.error_count)
         else:
@@ -165,9 +205,11 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                 logger.info("Scenario 2: %d join clicks on one room…", options.join_clients)
                 creates_before = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
                 before = meter.snapshot()
+                profiler = start_profile(options, stack, options.out.parent, "join")
                 storm = await join_storm(
                     logged_in, urls, options.join_clients, options.join_window, options.join_burst, options.concurrency
                 )
+                await finish_profile(profiler, options)
                 cpu["join"] = meter.delta(before, meter.snapshot())
                 creates_after = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
                 creates = None if creates_after is None else creates_after - (creates_before or 0)
@@ -190,7 +232,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
             else:
                 logger.info("Scenario 3: %d chat clients open the room's chat…", options.chat_clients)
                 before = meter.snapshot()
-                profiler = start_profile(options, stack, options.out.parent)
+                profiler = start_profile(options, stack, options.out.parent, "chat")
                 chat_run = await chat_storm(
                     logged_in,
                     urls,
@@ -202,8 +244,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                     grace=options.delivery_grace,
                     seed=options.seed,
                 )
-                if profiler is not None:
-                    await asyncio.to_thread(profiler.wait, options.profile_seconds + 60)
+                await finish_profile(profiler, options)
                 cpu["chat"] = meter.delta(before, meter.snapshot())
                 scenarios += [chat_run.open, chat_run.delivery]
                 logger.info(
@@ -230,6 +271,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                 )
                 seed_browsers = [Browser(http, front.url) for _ in range(options.baseline_clients)]
                 before = meter.snapshot()
+                profiler = start_profile(options, stack, options.out.parent, "baseline")
                 seed = await baseline(
                     seed_browsers,
                     stack.synapse.url,
@@ -240,6 +282,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                     concurrency=options.concurrency,
                     deadline=options.baseline_deadline,
                 )
+                await finish_profile(profiler, options)
                 cpu["baseline"] = meter.delta(before, meter.snapshot())
                 scenarios.append(seed)
                 logger.info("  done: %d/%d in %.1f s", seed.completed, seed.planned, seed.elapsed)
