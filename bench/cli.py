@@ -52,7 +52,6 @@ class Options:
     keep: bool
     seed: int
     profile: str
-    profile_seconds: float
     profile_scenario: str
 
 
@@ -130,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=("none", "frontend", "synapse"),
         default="none",
-        help="record a py-spy flame graph of the front end (all workers) or of Synapse during one scenario",
+        help="profile the front end (cProfile in every worker) or Synapse (its per-request CPU and database "
+        "accounting, by endpoint) during one scenario; summaries go next to --out",
     )
     stack.add_argument(
         "--profile-scenario",
@@ -138,7 +138,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="chat",
         help="the scenario --profile records (default chat)",
     )
-    stack.add_argument("--profile-seconds", type=float, default=30.0, help="length of the py-spy recording")
     out = parser.add_argument_group("output")
     out.add_argument(
         "--scenarios",
@@ -190,7 +189,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
         keep=args.keep,
         seed=args.seed,
         profile=args.profile,
-        profile_seconds=args.profile_seconds,
         profile_scenario=args.profile_scenario,
     )
     return options

@@ -10,8 +10,6 @@ import random
 import resource
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -73,68 +71,6 @@ class CpuMeter:
         return {k: round(after.get(k, 0.0) - v, 1) for k, v in before.items()}
 
 
-# -- profiling ------------------------------------------------------------------------------------------------
-def start_profile(options: Options, stack, out_dir: Path, scenario: str) -> subprocess.Popen | None:
-    if options.profile == "none" or options.profile_scenario != scenario:
-        return None
-    py_spy = Path(sys.executable).with_name("py-spy")
-    if not py_spy.exists():
-        logger.warning("py-spy is not installed (pip install -r requirements-dev.txt); no profile recorded.")
-        return None
-    if options.profile == "synapse":
-        pid, extra = stack.synapse._running_pid(), []
-    else:
-        pid, extra = stack.front.process.pid, ["--subprocesses"]
-    target = out_dir / f"profile-{options.profile}-{scenario}.txt"
-    logger.info(
-        "Recording a py-spy profile of the %s for %.0f s into %s", options.profile, options.profile_seconds, target
-    )
-    return subprocess.Popen(
-        [str(py_spy), "record", "--pid", str(pid), *extra, "--duration", str(int(options.profile_seconds))]
-        + ["--rate", "50", "--nonblocking", "--format", "raw", "--output", str(target)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def finish_profile(profiler: subprocess.Popen | None, options: Options) -> None:
-    if profiler is None:
-        return
-    try:
-        await asyncio.to_thread(profiler.wait, options.profile_seconds + 60)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        return
-    raw = Path(profiler.args[profiler.args.index("--output") + 1])
-    if raw.exists():
-        summary = raw.with_suffix(".summary.txt")
-        summary.write_text(summarise_profile(raw.read_text()))
-        logger.info("Profile: %s (collapsed stacks), summary in %s", raw, summary)
-
-
-def summarise_profile(collapsed: str, top: int = 40) -> str:
-    """The functions with the most samples, inclusive and self, from py-spy's collapsed stacks."""
-    inclusive: dict[str, int] = {}
-    own: dict[str, int] = {}
-    total = 0
-    for line in collapsed.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        frames = stack.split(";")
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + count
-        own[frames[-1]] = own.get(frames[-1], 0) + count
-    out = [f"{total} samples"]
-    for title, table in (("inclusive", inclusive), ("self", own)):
-        out.append(f"\n-- {title} --")
-        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
-            out.append(f"{100 * count / max(total, 1):5.1f}%  {frame[:200]}")
-    return "\n".join(out) + "\n"
-
-
 # -- the run ----------------------------------------------------------------------------------------------------
 def _skip(name: str, title: str, why: str) -> Scenario:
     scenario = Scenario(name, title)
@@ -142,7 +78,7 @@ def _skip(name: str, title: str, why: str) -> Scenario:
     return scenario
 
 
-async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> list[Scenario]:
+async def drive(options: Options, stack, attendees, results: dict[str, Any], profiler) -> list[Scenario]:
     from bench.chat import baseline, chat_storm, ratio
     from bench.scenarios import Urls, login, login_herd, run_flows
     from bench.web import Browser, new_session
@@ -164,9 +100,9 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
         before = meter.snapshot()
         if "login" in want:
             logger.info("Scenario 1: %d logins over %.0f s…", len(attendees), options.login_window)
-            profiler = start_profile(options, stack, options.out.parent, "login")
+            profiler.start("login")
             herd = await login_herd(browsers, urls, attendees, options.login_window, options.concurrency)
-            await finish_profile(profiler, options)
+            profiler.finish("login")
             scenarios.append(herd)
             logger.info("  done: %d/%d, %d errors", herd.completed, herd.planned, herd.error_count)
         else:
@@ -208,11 +144,11 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                 logger.info("Scenario 2: %d join clicks on one room…", options.join_clients)
                 creates_before = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
                 before = meter.snapshot()
-                profiler = start_profile(options, stack, options.out.parent, "join")
+                profiler.start("join")
                 storm = await join_storm(
                     logged_in, urls, options.join_clients, options.join_window, options.join_burst, options.concurrency
                 )
-                await finish_profile(profiler, options)
+                profiler.finish("join")
                 cpu["join"] = meter.delta(before, meter.snapshot())
                 creates_after = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
                 creates = None if creates_after is None else creates_after - (creates_before or 0)
@@ -235,7 +171,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
             else:
                 logger.info("Scenario 3: %d chat clients open the room's chat…", options.chat_clients)
                 before = meter.snapshot()
-                profiler = start_profile(options, stack, options.out.parent, "chat")
+                profiler.start("chat")
                 chat_run = await chat_storm(
                     logged_in,
                     urls,
@@ -247,7 +183,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                     grace=options.delivery_grace,
                     seed=options.seed,
                 )
-                await finish_profile(profiler, options)
+                profiler.finish("chat")
                 cpu["chat"] = meter.delta(before, meter.snapshot())
                 scenarios += [chat_run.open, chat_run.delivery]
                 logger.info(
@@ -274,7 +210,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                 )
                 seed_browsers = [Browser(http, front.url) for _ in range(options.baseline_clients)]
                 before = meter.snapshot()
-                profiler = start_profile(options, stack, options.out.parent, "baseline")
+                profiler.start("baseline")
                 seed = await baseline(
                     seed_browsers,
                     stack.synapse.url,
@@ -285,7 +221,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any]) -> 
                     concurrency=options.concurrency,
                     deadline=options.baseline_deadline,
                 )
-                await finish_profile(profiler, options)
+                profiler.finish("baseline")
                 cpu["baseline"] = meter.delta(before, meter.snapshot())
                 scenarios.append(seed)
                 logger.info("  done: %d/%d in %.1f s", seed.completed, seed.planned, seed.elapsed)
@@ -355,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 cleanup.callback(shutil.rmtree, root, True)
             else:
                 logger.info("Keeping the run folder %s", root)
+            from bench.profiling import Profiler
             from bench.stack import Stack
 
             stack = Stack(
@@ -363,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
                 threads=options.threads,
                 bcrypt_rounds=options.bcrypt_rounds,
                 keep=options.keep,
+                profile_frontend=options.profile == "frontend",
             )
+            profiler = Profiler(options.profile, options.profile_scenario, options.out.parent, stack)
+            cleanup.callback(profiler.after_stop)  # runs once the front end has stopped (registered before it)
             logger.info("Starting the stack in %s…", root)
             stack.start(cleanup)
             results["versions"] = stack.versions
@@ -385,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             setup["provision_matrix_s"] = round(time.monotonic() - started, 1)
             logger.info("Loaded %d attendees and %d tracks; Matrix provisioned.", len(attendees), options.tracks)
 
-            scenarios = asyncio.run(drive(options, stack, attendees, results))
+            scenarios = asyncio.run(drive(options, stack, attendees, results, profiler))
             results["machine"] = machine_facts(stack.versions.get("synapse", ""), stack.versions.get("postgresql", ""))
     except KeyboardInterrupt:
         logger.error("Interrupted: everything started was stopped.")

@@ -281,8 +281,9 @@ class Slapd:
 class FrontEnd:
     """lpcfe under gunicorn with gthread workers."""
 
-    def __init__(self, root: Path, env: dict[str, str], workers: int, threads: int, port: int) -> None:
+    def __init__(self, root: Path, env: dict[str, str], workers: int, threads: int, port: int, app: str) -> None:
         self.root = root
+        self.app = app
         self.env = env
         self.workers = workers
         self.threads = threads
@@ -328,7 +329,7 @@ class FrontEnd:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "lpcfe.wsgi:application",
+                self.app,
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--worker-class",
@@ -399,8 +400,11 @@ def _last_lines(text: str, count: int) -> str:
 class Stack:
     """Start with `start()` inside `with contextlib.ExitStack() as cleanup`; every part stops on exit."""
 
-    def __init__(self, root: Path, *, workers: int, threads: int, bcrypt_rounds: int, keep: bool) -> None:
+    def __init__(
+        self, root: Path, *, workers: int, threads: int, bcrypt_rounds: int, keep: bool, profile_frontend: bool = False
+    ) -> None:
         self.root = root
+        self.profile_frontend = profile_frontend
         self.workers = workers
         self.threads = threads
         self.bcrypt_rounds = bcrypt_rounds
@@ -461,7 +465,12 @@ class Stack:
             **self.slapd.env(),
             **self.synapse.env(),
         }
-        self.front = FrontEnd(self.root, env, self.workers, self.threads, port)
+        app = "lpcfe.wsgi:application"
+        if self.profile_frontend:
+            (self.root / "profile").mkdir()
+            env["BENCH_PROFILE_DIR"] = str(self.root / "profile")
+            app = "bench.profiled_wsgi:application"
+        self.front = FrontEnd(self.root, env, self.workers, self.threads, port, app)
         self.front.manage("migrate", "--noinput", quiet=True)
         self.front.manage("createcachetable", quiet=True)
         self.front.manage("collectstatic", "--noinput", quiet=True)
