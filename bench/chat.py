@@ -520,7 +520,7 @@ def ratio(opening: Scenario, seed: Scenario) -> dict[str, Any]:
     if seed.extra.get("all_ready_s") is not None:
         base = seed.extra["all_ready_s"]
         value = base / ours if ours else None
-        return {"ours_s": ours, "baseline_s": base, "ratio": _r(value, 1), "text": f"{value:.0f}× sooner"}
+        return {"ours_s": ours, "baseline_s": base, "ratio": _r(value, 1), "text": f"{value:.1f}× sooner"}
     base = seed.elapsed
     value = base / ours if ours else None
     return {
@@ -529,7 +529,7 @@ def ratio(opening: Scenario, seed: Scenario) -> dict[str, Any]:
         "baseline_lower_bound_s": round(base, 1),
         "baseline_ready": seed.completed,
         "ratio_at_least": _r(value, 1),
-        "text": f"≥ {value:.0f}× sooner (seed flow: {seed.completed}/{seed.planned} ready at its {base:.0f} s limit)",
+        "text": f"≥ {value:.1f}× sooner (seed flow: {seed.completed}/{seed.planned} ready at its {base:.0f} s limit)",
     }
 
 

@@ -134,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stack.add_argument(
         "--profile-scenario",
-        choices=("login", "join", "chat", "baseline"),
+        choices=("login", "provision", "join", "chat", "baseline"),
         default="chat",
-        help="the scenario --profile records (default chat)",
+        help="the scenario --profile records (default chat); provision: the provision_matrix run after the logins",
     )
     out = parser.add_argument_group("output")
     out.add_argument(

@@ -14,11 +14,11 @@ from pathlib import Path
 
 logger = logging.getLogger("bench")
 
-# Processed request: 0.012sec/0.000sec (0.008sec, 0.001sec) (0.002sec/0.003sec/2) 123B 200 "GET /path HTTP/1.1"
+# Processed request: 0.064sec/0.000sec ru=(0.009sec, 0.000sec) db=(0.014sec/0.020sec/12) 152B 200 "POST /path ..."
 _ACCESS = re.compile(
-    r"Processed request: (?P<wall>[\d.]+)sec/(?P<send>-?[\d.]+)sec \((?P<utime>[\d.]+)sec, (?P<stime>[\d.]+)sec\) "
-    r"\((?P<dbsched>[\d.]+)sec/(?P<dbtxn>[\d.]+)sec/(?P<dbcount>\d+)\) (?P<bytes>\d+)B (?P<status>\d+)\S* "
-    r'"(?P<method>\S+) (?P<path>\S+)'
+    r"Processed request: (?P<wall>[\d.]+)sec/(?P<send>-?[\d.]+)sec (?:ru=)?\((?P<utime>[\d.]+)sec, "
+    r"(?P<stime>[\d.]+)sec\) (?:db=)?\((?P<dbsched>[\d.]+)sec/(?P<dbtxn>[\d.]+)sec/(?P<dbcount>\d+)\) "
+    r'(?P<bytes>\d+)B (?P<status>\d+)\S* "(?P<method>\S+) (?P<path>\S+)'
 )
 _ID_PARTS = re.compile(r"/(?:[!@#$][^/?]*|%21[^/?]*|%40[^/?]*|%23[^/?]*|bench[0-9a-f]+n\d+|[A-Za-z0-9_-]{20,})")
 

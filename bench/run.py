@@ -61,7 +61,9 @@ class CpuMeter:
         if synapse_pid:
             out["synapse"] = _cpu_seconds(synapse_pid)
         out["postgresql (all clients)"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
-        out["slapd"] = sum(_cpu_seconds(p) for p in _pids_named("slapd"))
+        slapd_pid = self.stack.slapd.pid() if self.stack.slapd else None
+        if slapd_pid:
+            out["slapd"] = _cpu_seconds(slapd_pid)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         out["load generator"] = usage.ru_utime + usage.ru_stime
         return out
@@ -125,7 +127,9 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
         # now picks up the Django users the logins created (it only does what is new).
         if want & {"chat", "baseline"}:
             started = time.monotonic()
+            profiler.start("provision")
             output = await asyncio.to_thread(front.manage, "provision_matrix", "--no-progress")
+            profiler.finish("provision")
             results.setdefault("setup", {})["provision_matrix_after_logins_s"] = round(time.monotonic() - started, 1)
             results["setup"]["provision_matrix_after_logins"] = [
                 line for line in output.splitlines() if line.startswith(("Rooms:", "Accounts:", "Everything"))

@@ -270,6 +270,11 @@ class Slapd:
             "LDAP_ADMIN_PASSWORD": self.admin_password,
         }
 
+    def pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.root / "slapd.pid").read_text().strip())
+        return None
+
     def stop(self) -> None:
         pid_file = self.root / "slapd.pid"
         if pid_file.exists():

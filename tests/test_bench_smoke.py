@@ -72,7 +72,7 @@ def test_client_shape_mirrors_the_embedded_client():
 def test_synapse_log_summary_groups_by_endpoint():
     line = (
         "2026-11-25 01:00:00,000 - synapse.access.http.1 - 1 - INFO - GET-1 - 127.0.0.1 - 1 - {@a:x} Processed "
-        'request: 0.020sec/0.000sec (0.010sec, 0.002sec) (0.001sec/0.004sec/2) 2048B 200 "GET '
+        'request: 0.020sec/0.000sec ru=(0.010sec, 0.002sec) db=(0.001sec/0.004sec/2) 2048B 200 "GET '
         '/_matrix/client/v3/rooms/!abc:x/messages?dir=b HTTP/1.1" "ua" [0 dbevts]'
     )
     assert endpoint("/_matrix/client/v3/rooms/!abc:x/messages?dir=b") == "/_matrix/client/v3/rooms/{id}/messages"
