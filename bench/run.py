@@ -128,7 +128,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
         if want & {"chat", "baseline"}:
             started = time.monotonic()
             profiler.start("provision")
-            output = await asyncio.to_thread(front.manage, "provision_matrix", "--no-progress")
+            output = await asyncio.to_thread(front.manage, "provision_matrix", "--no-progress", "--workers", "8")
             profiler.finish("provision")
             results.setdefault("setup", {})["provision_matrix_after_logins_s"] = round(time.monotonic() - started, 1)
             results["setup"]["provision_matrix_after_logins"] = [
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             front.manage("import_schedule", str(schedule))
             setup["import_schedule_s"] = round(time.monotonic() - started, 1)
             started = time.monotonic()
-            front.manage("provision_matrix", "--no-progress")
+            front.manage("provision_matrix", "--no-progress", "--workers", "8")
             setup["provision_matrix_s"] = round(time.monotonic() - started, 1)
             logger.info("Loaded %d attendees and %d tracks; Matrix provisioned.", len(attendees), options.tracks)
 
