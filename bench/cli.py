@@ -53,6 +53,7 @@ class Options:
     seed: int
     profile: str
     profile_scenario: str
+    bbb: str
 
 
 EPILOG = """\
@@ -123,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     stack.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker, gthread (default 8)")
     stack.add_argument(
+        "--bbb",
+        choices=("separate", "inside"),
+        default="separate",
+        help="where the BBB double runs: its own gunicorn process reached through BBB_URL, as BBB runs on its "
+        "own servers (default), or mounted inside the front end (BBB_URL empty, as in the demo)",
+    )
+    stack.add_argument(
         "--bcrypt-rounds", type=int, default=12, help="Synapse bcrypt_rounds; 12 is Synapse's default (default 12)"
     )
     stack.add_argument(
@@ -190,5 +198,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
         seed=args.seed,
         profile=args.profile,
         profile_scenario=args.profile_scenario,
+        bbb=args.bbb,
     )
     return options

@@ -57,6 +57,9 @@ class CpuMeter:
             out["front end (gunicorn)"] = _cpu_seconds(front.process.pid) + sum(
                 _cpu_seconds(p) for p in front.worker_pids()
             )
+        bbb = self.stack.bbb
+        if bbb and bbb.process:
+            out["BBB double"] = _cpu_seconds(bbb.process.pid) + sum(_cpu_seconds(p) for p in bbb.worker_pids())
         synapse_pid = self.stack.synapse._running_pid() if self.stack.synapse else None
         if synapse_pid:
             out["synapse"] = _cpu_seconds(synapse_pid)
@@ -134,7 +137,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
             results["setup"]["provision_matrix_after_logins"] = [
                 line for line in output.splitlines() if line.startswith(("Rooms:", "Accounts:", "Everything"))
             ]
-        results["facts_before_chat"] = await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)
+        results["facts_before_chat"] = await asyncio.to_thread(stack.facts, MAIN_ROOM)
 
         # 2. Join storm.
         if "join" in want:
@@ -146,7 +149,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
                 from bench.scenarios import join_storm
 
                 logger.info("Scenario 2: %d join clicks on one room…", options.join_clients)
-                creates_before = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
+                creates_before = (await asyncio.to_thread(stack.facts, MAIN_ROOM)).get("bbb_creates")
                 before = meter.snapshot()
                 profiler.start("join")
                 storm = await join_storm(
@@ -154,7 +157,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
                 )
                 profiler.finish("join")
                 cpu["join"] = meter.delta(before, meter.snapshot())
-                creates_after = (await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)).get("bbb_creates")
+                creates_after = (await asyncio.to_thread(stack.facts, MAIN_ROOM)).get("bbb_creates")
                 creates = None if creates_after is None else creates_after - (creates_before or 0)
                 storm.extra["bbb_creates"] = creates
                 storm.target("BBB creates for the room", "= 1", str(creates), creates == 1)
@@ -201,7 +204,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
 
         # Baseline: the seed systems' flow on the same homeserver.
         if "baseline" in want:
-            facts = await asyncio.to_thread(front.probe, "facts", MAIN_ROOM)
+            facts = await asyncio.to_thread(stack.facts, MAIN_ROOM)
             track_rooms = [r["room_id"] for r in facts.get("matrix_rooms", []) if r["key"].startswith("track:")]
             if not track_rooms:
                 scenarios.append(_skip("baseline", "seed flow (baseline)", "no provisioned track rooms"))
@@ -305,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                 bcrypt_rounds=options.bcrypt_rounds,
                 keep=options.keep,
                 profile_frontend=options.profile == "frontend",
+                bbb_separate=options.bbb == "separate",
             )
             profiler = Profiler(options.profile, options.profile_scenario, options.out.parent, stack)
             cleanup.callback(profiler.after_stop)  # runs once the front end has stopped (registered before it)

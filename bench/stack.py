@@ -406,10 +406,20 @@ class Stack:
     """Start with `start()` inside `with contextlib.ExitStack() as cleanup`; every part stops on exit."""
 
     def __init__(
-        self, root: Path, *, workers: int, threads: int, bcrypt_rounds: int, keep: bool, profile_frontend: bool = False
+        self,
+        root: Path,
+        *,
+        workers: int,
+        threads: int,
+        bcrypt_rounds: int,
+        keep: bool,
+        profile_frontend: bool = False,
+        bbb_separate: bool = True,
     ) -> None:
         self.root = root
         self.profile_frontend = profile_frontend
+        self.bbb_separate = bbb_separate
+        self.bbb: FrontEnd | None = None
         self.workers = workers
         self.threads = threads
         self.bcrypt_rounds = bcrypt_rounds
@@ -470,6 +480,23 @@ class Stack:
             **self.slapd.env(),
             **self.synapse.env(),
         }
+        if self.bbb_separate:
+            # The BBB double in a process of its own, as BBB runs on its own servers: the same project
+            # with BBB_URL empty (so the simulator is mounted), sharing the database and data folder;
+            # the front end reaches it through BBB_URL like a real BBB. Inside the front end, its
+            # answers would compete with the pages it answers for (the front page asks BBB how full
+            # each room is) and distort both.
+            bbb_port = free_port()
+            bbb_env = {**env, "SITE_URL": f"http://127.0.0.1:{bbb_port}"}
+            secret_file = self.root / "data" / "bbb_simulator_secret"
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
+            secret_file.write_text(secrets.token_hex(20))
+            secret_file.chmod(0o600)
+            self.bbb = FrontEnd(self.root / "bbb", bbb_env, 1, 8, bbb_port, "lpcfe.wsgi:application")
+            self.bbb.root.mkdir()
+            env["BBB_URL"] = f"{self.bbb.url}/bbb-simulator/bigbluebutton/"
+            env["BBB_SECRET"] = secret_file.read_text().strip()
+            self.bbb.manage("migrate", "--noinput", quiet=True)
         app = "lpcfe.wsgi:application"
         if self.profile_frontend:
             (self.root / "profile").mkdir()
@@ -479,5 +506,15 @@ class Stack:
         self.front.manage("migrate", "--noinput", quiet=True)
         self.front.manage("createcachetable", quiet=True)
         self.front.manage("collectstatic", "--noinput", quiet=True)
+        if self.bbb is not None:
+            cleanup.callback(self.bbb.stop)
+            self.bbb.start()
         cleanup.callback(self.front.stop)
         self.front.start()
+
+    def facts(self, room_name: str) -> dict[str, Any]:
+        """Counts from the database; BBB creates from the double's side (where it is mounted)."""
+        found = self.front.probe("facts", room_name)
+        if self.bbb is not None:
+            found.update({k: v for k, v in self.bbb.probe("facts", room_name).items() if k.startswith("bbb_")})
+        return found
