@@ -100,10 +100,14 @@ def account_for_person(email: str, display_name: str = "", role: str = "attendee
         user_id = email_to_user_id(email, settings.MATRIX_SERVER_NAME)
     except MatrixIdError as exc:
         raise ChatRefused(str(exc), status=400) from None
-    account, _created = MatrixAccount.objects.get_or_create(
+    account, created = MatrixAccount.objects.get_or_create(
         user_id=user_id,
         defaults={"email": email, "display_name": display_name or email.split("@")[0], "role": role},
     )
+    if not created and role and account.role != role:
+        # The directory's role is current; the row may date from an earlier provisioning run.
+        account.role = role
+        account.save(update_fields=["role"])
     return account
 
 
@@ -247,6 +251,11 @@ def peek_ticket(ticket: str, room: Room) -> MatrixAccount | None:
         .first()
     )
     return found.account if found else None
+
+
+def release_ticket(ticket: str) -> None:
+    """Make a ticket usable again after the homeserver failed to answer, so a retry works."""
+    ChatTicket.objects.filter(digest=ChatTicket.hash(ticket)).update(used_at=None)
 
 
 def redeem_ticket(ticket: str, room: Room) -> MatrixAccount:

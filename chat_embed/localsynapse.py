@@ -80,6 +80,8 @@ def free_port() -> int:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As Twisted's listener does, so a port still in TIME_WAIT after a stop counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -409,6 +411,18 @@ class LocalSynapse:
                 return False
         return True
 
+    def stop_when_exits(self, pid: int) -> None:
+        """Leave a small watcher behind that stops this homeserver once process `pid` is gone
+        (the demo's web server), however it ends."""
+        subprocess.Popen(
+            [self.python, "-m", "chat_embed.localsynapse", "watch", str(self.folder), str(pid)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
     def restart(self, timeout: float = 120) -> None:
         """Stop and start again on the same port, keeping every account, room and token."""
         self.stop()
@@ -499,3 +513,22 @@ class LocalSynapse:
             if len(parts) >= 2 and path_fragment in parts[1]:
                 count += 1
         return count
+
+
+def _watch(folder: str, pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            pass
+        time.sleep(1)
+    LocalSynapse(folder).stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "watch":
+        _watch(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m chat_embed.localsynapse watch FOLDER PID")

@@ -167,7 +167,9 @@ def room_specs() -> list[RoomSpec]:
             spec = specs[alias] = RoomSpec(
                 f"room:{room.slug}", alias, room.name, f"{prefix}{room.name}", False, room=room
             )
-        spec.room = spec.room or room
+        elif spec.track is not None and room.kind == Room.Kind.PUBLIC:
+            # A public room that names a track's chat makes that chat its own, and public.
+            spec.room = spec.room or room
         spec.public = spec.public or room.kind == Room.Kind.PUBLIC
         spec.moderator_emails.update(normalise_email(e) for e in room.moderator_emails)
         for talk in talks:
@@ -403,10 +405,10 @@ class Provisioner:
         self._parallel("accounts", todo, create, record)
 
     def provision_joins(self) -> None:
-        rooms = list(MatrixRoom.objects.exclude(room_id=""))
+        rooms = list(MatrixRoom.objects.exclude(room_id="").select_related("schedule_room"))
         accounts = list(MatrixAccount.objects.filter(kind=MatrixAccount.Kind.PERSON, on_server=True))
         done = set(MatrixMembership.objects.values_list("account_id", "room_id"))
-        todo = [(a, r) for a in accounts for r in rooms if (a.pk, r.pk) not in done]
+        todo = [(a, r) for a in accounts for r in rooms if (a.pk, r.pk) not in done and may_join(a, r)]
 
         def join(item: tuple[MatrixAccount, MatrixRoom]) -> str:
             account, room = item
@@ -461,12 +463,20 @@ class Provisioner:
 
 
 # -- on demand (the chat page) --------------------------------------------------------------
+def may_join(account: MatrixAccount, room: MatrixRoom) -> bool:
+    """A private room's own chat is for its moderators; every other room is for everyone."""
+    private = room.schedule_room is not None and room.schedule_room.kind == Room.Kind.PRIVATE
+    if not private or account.role in ("moderator", "organiser"):
+        return True
+    return account.email in {normalise_email(e) for e in room.schedule_room.moderator_emails}
+
+
 def chat_room_for(room: Room, at: datetime | None = None) -> MatrixRoom | None:
-    """The Matrix room shown beside `room` at `at`: a public room's own chat; else the chat of
-    the track running now (or next today) there; else the room's own chat."""
+    """The Matrix room shown beside `room` at `at`: a public or private room's own chat; else
+    the chat of the track running now (or next) there; else the room's own chat."""
     at = at or timezone.now()
     own = MatrixRoom.objects.filter(schedule_room=room).exclude(room_id="").first()
-    if room.kind == Room.Kind.PUBLIC and own:
+    if own and room.kind in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
         return own
     talk = (
         Talk.objects.filter(room=room, end__gt=at, track__isnull=False, is_break=False)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from chat_embed import handoff
 from chat_embed.matrix import MatrixError, admin_client, is_configured
 from chat_embed.provisioning import ensure_account
+from sessions import bbb
 from sessions.models import Room
 from sessions.people import viewer_for
 
@@ -37,11 +38,17 @@ def _origin(url: str) -> str:
 
 
 def frame_ancestors() -> str:
-    """Who may frame the chat page: our own pages, BBB_URL's origin, and the listed origins."""
+    """Who may frame the chat page: our own pages, every configured BBB server (BBB_URL and the
+    servers file; the simulator is our own origin), and MATRIX_CHAT_FRAME_ANCESTORS."""
+    urls = [settings.BBB_URL]
+    try:
+        urls += [server.origin for server in bbb.all_servers()]
+    except bbb.BBBError as exc:
+        logger.warning("Chat framing: BBB servers unknown (%s); allowing BBB_URL only", exc)
     sources = ["'self'"]
-    for url in [settings.BBB_URL, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
+    for url in [*urls, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
         origin = _origin(url)
-        if origin and origin not in sources:
+        if origin and origin not in sources and origin != _origin(settings.SITE_URL):
             sources.append(origin)
     return "frame-ancestors " + " ".join(sources)
 
@@ -128,8 +135,19 @@ def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
     if ticket:
         if not isinstance(ticket, str):
             return _json_error(_("The ticket must be a string."), 400)
-        return _deliver(request, lambda: handoff.redeem_ticket(ticket, room), room)
+        return _token_by_ticket(request, room, ticket)
     return _token_for_session(request, room)
+
+
+def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
+    try:
+        account = handoff.redeem_ticket(ticket, room)
+    except handoff.ChatRefused as exc:
+        return _json_error(str(exc), exc.status)
+    response = _deliver(request, lambda: account, room)
+    if response.status_code == 503:
+        handoff.release_ticket(ticket)  # the homeserver failed, not the person: let the page retry
+    return response
 
 
 def _back_to_profile() -> str:

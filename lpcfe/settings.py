@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Renders every page in the viewer's time zone (cookie set by the browser or the selector).
+    "sessions.timezones.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -148,7 +150,7 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -194,6 +196,9 @@ SCHEDULE_SPEAKER_OPEN_MINUTES = env_int("SCHEDULE_SPEAKER_OPEN_MINUTES", 30, min
 # Where `import_schedule --periodic` reads from when no source is given.
 SCHEDULE_SOURCE = env_str("SCHEDULE_SOURCE")
 SCHEDULE_FETCH_TIMEOUT = env_int("SCHEDULE_FETCH_TIMEOUT", 20, minimum=1)
+# Open now pages update at each session boundary plus a random 0..N seconds, so they do not
+# all ask the server in the same second.
+SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30, minimum=0)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.
@@ -203,6 +208,66 @@ LDAP_BIND_DN = env_str("LDAP_BIND_DN")
 LDAP_BIND_PASSWORD = env_str("LDAP_BIND_PASSWORD")
 LDAP_USER_BASE = env_str("LDAP_USER_BASE")
 LDAP_TIMEOUT = env_int("LDAP_TIMEOUT", 5, minimum=1)
+# CA certificate(s) for ldaps:// or StartTLS against a private CA; empty: the system's CAs.
+LDAP_CA_FILE = env_str("LDAP_CA_FILE")
+# Attributes of a person entry, and the search that finds one by email (%(user)s is the email).
+LDAP_EMAIL_ATTR = env_str("LDAP_EMAIL_ATTR", "mail")
+LDAP_FIRST_NAME_ATTR = env_str("LDAP_FIRST_NAME_ATTR", "givenName")
+LDAP_LAST_NAME_ATTR = env_str("LDAP_LAST_NAME_ATTR", "sn")
+LDAP_USER_FILTER = env_str("LDAP_USER_FILTER", f"(&(objectClass=inetOrgPerson)({LDAP_EMAIL_ATTR}=%(user)s))")
+# Roles come from an attribute of the person (values: attendee, speaker, moderator, organiser)
+# and/or from group membership; the highest role found wins. Empty LDAP_ROLE_ATTR: no attribute.
+LDAP_ROLE_ATTR = env_str("LDAP_ROLE_ATTR", "employeeType")
+LDAP_GROUP_BASE = env_str("LDAP_GROUP_BASE")  # empty: groups are not read
+LDAP_GROUP_FILTER = env_str("LDAP_GROUP_FILTER", "(objectClass=groupOfNames)")
+LDAP_GROUP_TYPE = env_choice("LDAP_GROUP_TYPE", "groupofnames", ("groupofnames", "groupofuniquenames", "posixgroup"))
+
+
+def _role_groups(name: str) -> dict[str, str]:
+    """role=group-name pairs, e.g. organiser=organisers,speaker=speakers."""
+    pairs = {}
+    for item in env_list(name, "organiser=organisers,moderator=moderators,speaker=speakers"):
+        role, sep, group = (part.strip() for part in item.partition("="))
+        if not sep or not group or role not in ("attendee", "speaker", "moderator", "organiser"):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not role=group (roles: speaker, moderator, organiser).")
+        pairs[role] = group
+    return pairs
+
+
+LDAP_ROLE_GROUPS = _role_groups("LDAP_ROLE_GROUPS")
+# The import writes with its own DN (the login only reads); new entries go under LDAP_IMPORT_BASE.
+LDAP_ADMIN_DN = env_str("LDAP_ADMIN_DN")
+LDAP_ADMIN_PASSWORD = env_str("LDAP_ADMIN_PASSWORD")
+LDAP_IMPORT_BASE = env_str("LDAP_IMPORT_BASE", LDAP_USER_BASE)
+# How the import hashes regcodes into userPassword: ssha works on every OpenLDAP; ssha256 and
+# ssha512 need slapd's pw-sha2 module.
+LDAP_PASSWORD_SCHEME = env_choice("LDAP_PASSWORD_SCHEME", "ssha", ("ssha", "ssha256", "ssha512"))
+if LDAP_URI and not LDAP_USER_BASE:
+    raise ImproperlyConfigured("LDAP_URI is set but LDAP_USER_BASE is empty: name the DN that holds the attendees.")
+if "%(user)s" not in LDAP_USER_FILTER:
+    raise ImproperlyConfigured(f"LDAP_USER_FILTER={LDAP_USER_FILTER!r} must contain %(user)s (the email searched for).")
+AUTHENTICATION_BACKENDS = [
+    "sessions.directory.LDAPDirectoryBackend" if LDAP_URI else "sessions.directory.LocalDirectoryBackend",
+    # Superusers made with createsuperuser log in to the admin with a password.
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- LOGIN_* (throttling, "email me my code", guests) ------------------------------------
+# Wrong codes per email address (and, more generously, per client address: a venue's NAT
+# can put hundreds of people behind one address) before each further try is delayed, then
+# before a lockout of LOGIN_LOCKOUT_SECONDS.
+LOGIN_SLOW_AFTER = env_int("LOGIN_SLOW_AFTER", 3, minimum=1)
+LOGIN_LOCK_AFTER = env_int("LOGIN_LOCK_AFTER", 10, minimum=1)
+LOGIN_IP_SLOW_AFTER = env_int("LOGIN_IP_SLOW_AFTER", 30, minimum=1)
+LOGIN_IP_LOCK_AFTER = env_int("LOGIN_IP_LOCK_AFTER", 100, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 60, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# "Email me my code again": requests per address and per client address, per hour.
+LOGIN_RESEND_PER_HOUR = env_int("LOGIN_RESEND_PER_HOUR", 3, minimum=1)
+LOGIN_RESEND_IP_PER_HOUR = env_int("LOGIN_RESEND_IP_PER_HOUR", 30, minimum=1)
+LOGIN_GUEST_SESSION_HOURS = env_int("LOGIN_GUEST_SESSION_HOURS", 12, minimum=1)
+# Ends guest sessions on the next request once an organiser switches guest mode off.
+MIDDLEWARE.append("sessions.guests.GuestSessionMiddleware")
 
 # --- BBB_* ------------------------------------------------------------------------------
 # Empty BBB_URL (and no BBB_SERVERS_FILE): the labelled local BBB simulator stands in.
@@ -214,6 +279,30 @@ BBB_TIMEOUT = env_int("BBB_TIMEOUT", 5, minimum=1)
 BBB_SIMULATOR = not (BBB_URL or BBB_SERVERS_FILE)
 if BBB_URL and not BBB_SECRET:
     raise ImproperlyConfigured("BBB_URL is set but BBB_SECRET is empty: set the shared secret of that server.")
+# How lpcfe reaches each host named in BBB_SERVERS_FILE ({host} is replaced by the host).
+BBB_SERVERS_API_URL = env_str("BBB_SERVERS_API_URL", "https://{host}/bigbluebutton/api").rstrip("/")
+if "{host}" not in BBB_SERVERS_API_URL:
+    raise ImproperlyConfigured(f"BBB_SERVERS_API_URL={BBB_SERVERS_API_URL!r} must contain {{host}}.")
+# embed: the room page shows BBB beside the chat; redirect: the browser goes straight to BBB.
+BBB_JOIN_MODE = env_choice("BBB_JOIN_MODE", "embed", ("embed", "redirect"))
+# Passed to create as disabledFeatures; chat is off because the room page shows the Matrix chat.
+BBB_DISABLED_FEATURES = env_list("BBB_DISABLED_FEATURES", "chat")
+# Room types whose meetings are recorded (recording starts automatically).
+BBB_RECORD_ROOM_KINDS = env_list("BBB_RECORD_ROOM_KINDS", "session")
+_unknown_kinds = set(BBB_RECORD_ROOM_KINDS) - {"session", "hack", "private", "public"}
+if _unknown_kinds:
+    raise ImproperlyConfigured(
+        f"BBB_RECORD_ROOM_KINDS names unknown room types {sorted(_unknown_kinds)}: use session, hack, private, public."
+    )
+# Lets BBB accept a join whose browser lost BBB's session cookie (third-party iframe); see docs/bbb.md.
+BBB_ALLOW_REQUESTS_WITHOUT_SESSION = env_bool("BBB_ALLOW_REQUESTS_WITHOUT_SESSION", False)
+# Prefix of every meetingID (the room slug follows), so conferences sharing a Scalelite never collide.
+BBB_MEETING_ID_PREFIX = env_str("BBB_MEETING_ID_PREFIX")
+# How long a create result (with its createTime) is reused before create is called again.
+BBB_MEETING_CACHE_SECONDS = env_int("BBB_MEETING_CACHE_SECONDS", 120, minimum=10)
+if BBB_SIMULATOR:
+    # The labelled local stand-in, mounted at /bbb-simulator/bigbluebutton/ (never in production).
+    INSTALLED_APPS.append("bbb_simulator.apps.BBBSimulatorConfig")
 
 # --- MATRIX_* ---------------------------------------------------------------------------
 MATRIX_URL = env_url("MATRIX_URL")  # how the front end reaches the homeserver

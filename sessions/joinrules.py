@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from sessions import meetings
 from sessions.models import Conference, Room, Talk
 from sessions.people import Viewer
 
@@ -24,6 +25,7 @@ class JoinDecision:
     reason: str  # shown to the person when the join is refused; empty when allowed
     opens_at: datetime | None  # when this person may enter (None: not today / never)
     closes_at: datetime | None
+    full: bool = False  # refused only because the room is at its capacity
 
 
 def _day_talks(room: Room, at: datetime) -> list[Talk]:
@@ -66,4 +68,19 @@ def decide(room: Room, viewer: Viewer, at: datetime) -> JoinDecision:
     opens_at = talks[0].start - timedelta(minutes=early)
     if at < opens_at:
         return JoinDecision(False, role, _("This room is not open yet."), opens_at, closes_at)
+    # Capacity counts listeners only: speakers and moderators always get in.
+    if room.capacity and role != MODERATOR:
+        present = meetings.participant_estimate(room)
+        if present is not None and present >= room.capacity:
+            return JoinDecision(False, role, _("This room is full."), opens_at, closes_at, full=True)
     return JoinDecision(True, role, "", opens_at, closes_at)
+
+
+def open_alternatives(viewer: Viewer, at: datetime, exclude: Room) -> list[tuple[Room, JoinDecision]]:
+    """Other rooms this person may join right now (for the "room is full" page)."""
+    choices = []
+    for room in Room.objects.exclude(pk=exclude.pk):
+        decision = decide(room, viewer, at)
+        if decision.allowed:
+            choices.append((room, decision))
+    return choices

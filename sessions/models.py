@@ -117,3 +117,145 @@ class Talk(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Star(models.Model):
+    """A session someone put on their personal schedule.
+
+    Keyed by the session's external ID rather than its row, so a star survives an import
+    that removes a session and later brings it back.
+    """
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="stars", verbose_name=_("user"))
+    talk_external_id = models.CharField(_("session"), max_length=200)
+    created = models.DateTimeField(_("starred at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("starred session")
+        verbose_name_plural = _("starred sessions")
+        constraints = [models.UniqueConstraint(fields=["user", "talk_external_id"], name="one_star_per_session")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.talk_external_id}"
+
+
+class CalendarToken(models.Model):
+    """The key of someone's private calendar feed URL.
+
+    The URL carries the key and an HMAC of it (see sessions.feeds); only the key is stored,
+    so the database alone does not give away working feed URLs. Resetting replaces the key,
+    which makes every earlier URL fail.
+    """
+
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="calendar_token", verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=32, unique=True)
+    created = models.DateTimeField(_("created"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed key")
+        verbose_name_plural = _("calendar feed keys")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class JoinLog(models.Model):
+    """One join attempt through lpcfe: who, which room, with which role, and what happened."""
+
+    class Outcome(models.TextChoices):
+        JOINED = "joined", _("joined")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("BBB failed")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    room = models.ForeignKey(
+        Room, on_delete=models.SET_NULL, null=True, related_name="join_logs", verbose_name=_("room")
+    )
+    room_slug = models.CharField(_("room slug"), max_length=100)  # kept if the room is removed
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
+    )
+    display_name = models.CharField(_("name"), max_length=300)
+    viewer_role = models.CharField(_("role"), max_length=20)  # attendee, speaker, ..., guest
+    bbb_role = models.CharField(_("BBB role"), max_length=10)  # MODERATOR or VIEWER
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("join")
+        verbose_name_plural = _("joins")
+
+    def __str__(self) -> str:
+        return f"{self.display_name} → {self.room_slug} ({self.outcome})"
+
+
+# --- People: the embedded attendee directory, regcode copies, guest mode --------------------
+
+
+class Attendee(models.Model):
+    """The local attendee directory, used for login when no LDAP server is configured.
+
+    Filled by `manage.py import_attendees`. The regcode is kept only as a salted hash.
+    """
+
+    class Role(models.TextChoices):
+        ATTENDEE = "attendee", _("Attendee")
+        SPEAKER = "speaker", _("Speaker")
+        MODERATOR = "moderator", _("Moderator")
+        ORGANISER = "organiser", _("Organiser")
+
+    email = models.EmailField(_("email"), max_length=254, unique=True, help_text=_("Stored in lower case."))
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.ATTENDEE)
+    regcode_hash = models.CharField(_("registration code (hashed)"), max_length=200)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class SealedRegcode(models.Model):
+    """An encrypted copy of an imported regcode, kept only to answer "email me my code again".
+
+    Directories store regcodes hashed, so they cannot be mailed from there. The key is derived
+    from SECRET_KEY: a copy of the database alone does not reveal any code.
+    """
+
+    email = models.EmailField(_("email"), max_length=254, unique=True)
+    sealed = models.TextField(_("sealed code"))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sealed registration code")
+        verbose_name_plural = _("sealed registration codes")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class GuestMode(models.Model):
+    """The run-time guest switch: one row, flipped by organisers in the admin or on the status page."""
+
+    enabled = models.BooleanField(_("guests may join public rooms"), default=False)
+    changed_at = models.DateTimeField(_("last changed"), auto_now=True)
+    changed_by = models.CharField(_("changed by"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("guest mode")
+        verbose_name_plural = _("guest mode")
+
+    def __str__(self) -> str:
+        return str(_("Guest mode is on")) if self.enabled else str(_("Guest mode is off"))

@@ -4,7 +4,7 @@ once per test run."""
 import pytest
 from django.core.management import call_command
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.synapse"]
+pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.bbb", "tests.fixtures.slapd", "tests.fixtures.synapse"]
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,13 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test import Client
 
+from sessions import guests
 from sessions.models import Conference, Room, Talk, Track
+from sessions.people import GUEST_SESSION_KEY
 
 
 def conference(name: str = "Plumbers Test Conference", timezone: str = "Europe/Dublin") -> Conference:
@@ -34,3 +38,14 @@ def person(email: str, role: str = "attendee", first_name: str = "", last_name: 
     if role != "attendee":
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
+
+
+def guest_client(name: str = "Visitor", **client_kwargs) -> Client:
+    """A test client holding a guest session, with guest mode switched on (it ends guest sessions when off)."""
+    guests.set_mode(True, changed_by="tests")
+    client = Client(**client_kwargs)
+    session = client.session
+    session[GUEST_SESSION_KEY] = name
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return client

@@ -1,19 +1,360 @@
-from datetime import datetime, time, timedelta
+"""Schedule pages: now and next, the day grid and list, tracks, sessions, the personal schedule.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+Shared parts (the now-state, day grids) come from the cache under the schedule version;
+join buttons and stars are added per viewer on every request.
+"""
+
+import logging
+import math
+import random
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from sessions.models import Conference, Talk
+from sessions import agenda, daygrid, schedule_cache
+from sessions.models import Star, Talk, Track
+from sessions.people import Viewer, viewer_for
+from sessions.timezones import (
+    is_valid_zone,
+    parse_instant,
+    relative_label,
+    relative_strings,
+    remember_zone,
+    request_conference_zone,
+    selector_zones,
+    zone_label,
+    zone_label_for_range,
+    zone_name,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    if not hasattr(request, "_lpcfe_viewer"):
+        request._lpcfe_viewer = viewer_for(request)
+    return request._lpcfe_viewer
+
+
+def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
+    """The instant a page shows: now (to the minute), or an organiser's `?at=` preview."""
+    raw = request.GET.get("at", "")
+    if raw and _viewer(request).is_organiser:
+        parsed = parse_instant(raw, request_conference_zone(request))
+        if parsed is not None:
+            return parsed, True
+        messages.error(
+            request,
+            _("Could not read ?at=%(value)s; use ISO 8601, e.g. 2026-09-21T09:00+02:00. Showing now instead.")
+            % {"value": raw[:40]},
+        )
+    return agenda.minute(timezone.now()), False
+
+
+def _page_context(request: HttpRequest, at: datetime, preview: bool, label: str) -> dict:
+    zone = request.viewer_zone
+    conf_zone = request_conference_zone(request)
+    return {
+        "at": at,
+        "preview": preview,
+        "preview_query": "?" + urlencode({"at": at.isoformat()}) if preview else "",
+        "zone_label": label,
+        "viewer_zone_name": zone_name(zone),
+        "requested_zone_name": getattr(request, "viewer_zone_requested", ""),
+        "conference_zone_name": zone_name(conf_zone),
+        "conference_zone_label": zone_label(conf_zone, at),
+        "showing_conference_zone": zone_name(zone) == zone_name(conf_zone),
+        "viewer": _viewer(request),
+        "relative_strings": relative_strings(),
+        # The page's script corrects its clock by this; exact, unlike `at` (whole minutes).
+        "server_now": at if preview else timezone.now(),
+    }
+
+
+def _starred(request: HttpRequest) -> set[str]:
+    return agenda.starred_ids(request.user)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+# --- now and next -------------------------------------------------------------------------
+
+
+def _now_parts(request: HttpRequest) -> dict:
+    at, preview = instant_for(request)
+    state = agenda.now_state(at, cached=not preview)
+    viewer = _viewer(request)
+    decisions = agenda.join_decisions([r.room for r in state.rooms], viewer, at, cached=not preview)
+    starred = _starred(request)
+    rooms = [
+        {
+            "room": r.room,
+            "current": r.current,
+            "following": r.following,
+            "decision": decisions[r.room.pk],
+            "current_relative": relative_label(at, r.current.start, r.current.end) if r.current else "",
+            "following_relative": relative_label(at, r.following.start, r.following.end) if r.following else "",
+        }
+        for r in state.rooms
+    ]
+    wait = agenda.refresh_after(at if preview else timezone.now(), state.next_boundary)
+    return {
+        **_page_context(request, at, preview, zone_label(request.viewer_zone, at)),
+        "state": state,
+        "rooms": rooms,
+        "starred": starred,
+        "resumes_relative": relative_label(at, state.resumes.start, state.resumes.end) if state.resumes else "",
+        "resumes_zone_label": zone_label(request.viewer_zone, state.resumes.start) if state.resumes else "",
+        "nav": "now",
+        "refresh_seconds": math.ceil(wait.total_seconds()),
+        "refresh_jitter": settings.SCHEDULE_REFRESH_JITTER_SECONDS,
+        # Without JavaScript every page refreshes on its own; spread them out after a boundary.
+        "meta_refresh_seconds": max(60, int(wait.total_seconds()) + random.randint(5, 60)),
+        "my_next": _my_next(starred, at) if starred else [],
+    }
+
+
+def _my_next(starred: set[str], at: datetime) -> list[Talk]:
+    return list(
+        Talk.objects.filter(external_id__in=starred, end__gt=at).select_related("room", "track").order_by("start")[:3]
+    )
 
 
 def now(request: HttpRequest) -> HttpResponse:
-    """Today's sessions, in the conference's zone."""
-    conference = Conference.current()
-    tz = conference.tz if conference else timezone.get_current_timezone()
-    today = timezone.localdate(timezone=tz)
-    day_start = datetime.combine(today, time.min, tzinfo=tz)
-    talks = Talk.objects.filter(start__lt=day_start + timedelta(days=1), end__gt=day_start).select_related(
-        "room", "track"
+    """The front page: for each room, the session in progress and the next one, with a join button."""
+    return render(request, "sessions/now.html", _now_parts(request))
+
+
+def now_state(request: HttpRequest) -> JsonResponse:
+    """The now page's rooms, for the page's script to swap in at session boundaries."""
+    context = _now_parts(request)
+    html = render_to_string("sessions/_now_rooms.html", context, request=request)
+    boundary = context["state"].next_boundary
+    response = JsonResponse(
+        {
+            "at": context["at"].isoformat(),
+            "server_time": context["server_now"].isoformat(),
+            "next_boundary": boundary.isoformat() if boundary else None,
+            "refresh_after": context["refresh_seconds"],
+            "zone": context["viewer_zone_name"],
+            "zone_label": context["zone_label"],
+            "html": html,
+        }
     )
-    return render(request, "sessions/now.html", {"talks": talks, "tz": tz, "today": today})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- full schedule ------------------------------------------------------------------------
+
+
+def schedule(request: HttpRequest) -> HttpResponse:
+    """The schedule starts on today's conference day while the event runs, else its first day."""
+    at, preview = instant_for(request)
+    day = agenda.current_or_first_day(at)
+    if day is None:
+        context = _page_context(request, at, preview, zone_label(request.viewer_zone, at))
+        return render(
+            request,
+            "sessions/schedule_day.html",
+            {**context, "days": [], "tracks": Track.objects.all(), "nav": "schedule"},
+        )
+    target = reverse("schedule_day", args=[day.isoformat()])
+    query = request.GET.urlencode()
+    return HttpResponseRedirect(target + ("?" + query if query else ""))
+
+
+def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
+    """One conference day: rooms as columns on wide screens, a chronological list on phones."""
+    try:
+        the_day = date.fromisoformat(day)
+    except ValueError:
+        raise Http404(_("No such day.")) from None
+    days = agenda.conference_days()
+    if the_day not in days:
+        raise Http404(_("There are no sessions on that day."))
+    at, preview = instant_for(request)
+    zone = request.viewer_zone
+    conf_zone = request_conference_zone(request)
+    day_start, day_end = agenda.conference_day_bounds(the_day, conf_zone)
+    context = _page_context(request, at, preview, zone_label_for_range(zone, day_start, day_end))
+    in_day = day_start <= at < day_end + timedelta(hours=12)
+    key = schedule_cache.key(
+        "day", the_day.isoformat(), zone_name(zone), request.LANGUAGE_CODE, at.isoformat() if in_day else "-"
+    )
+
+    def build() -> str:
+        talks = agenda.day_talks(the_day)
+        grid = daygrid.build(the_day, talks, at, zone, context["preview_query"])
+        return render_to_string("sessions/_day_grid.html", grid, request=None)
+
+    grid_html = build() if preview else cache.get_or_set(key, build, schedule_cache.RENDER_TIMEOUT)
+    return render(
+        request,
+        "sessions/schedule_day.html",
+        {
+            **context,
+            "day": the_day,
+            "days": days,
+            "grid_html": mark_safe(grid_html),  # noqa: S308 - rendered by our autoescaping template
+            "as_list": request.GET.get("view") == "list",
+            "tracks": Track.objects.all(),
+            "nav": "schedule",
+            "starred_pks": Talk.objects.filter(external_id__in=_starred(request)).values_list("pk", flat=True)
+            if request.user.is_authenticated
+            else [],
+        },
+    )
+
+
+def track(request: HttpRequest, slug: str) -> HttpResponse:
+    the_track = get_object_or_404(Track, slug=slug)
+    at, preview = instant_for(request)
+    talks = list(the_track.talks.select_related("room", "track").order_by("start", "room__position"))
+    conf_zone = request_conference_zone(request)
+    days: dict[date, list[Talk]] = {}
+    for talk in talks:
+        days.setdefault(talk.start.astimezone(conf_zone).date(), []).append(talk)
+    label = (
+        zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
+        if talks
+        else zone_label(request.viewer_zone, at)
+    )
+    return render(
+        request,
+        "sessions/track.html",
+        {
+            **_page_context(request, at, preview, label),
+            "track": the_track,
+            "days": sorted(days.items()),
+            "starred": _starred(request),
+        },
+    )
+
+
+def talk(request: HttpRequest, pk: int) -> HttpResponse:
+    the_talk = get_object_or_404(Talk.objects.select_related("room", "track"), pk=pk)
+    at, preview = instant_for(request)
+    conf_zone = request_conference_zone(request)
+    same_day = agenda.conference_day_of(at, conf_zone) == agenda.conference_day_of(the_talk.start, conf_zone)
+    decision = None
+    if same_day and the_talk.end > at and not the_talk.is_break:
+        decision = agenda.join_decisions([the_talk.room], _viewer(request), at, cached=not preview)[the_talk.room_id]
+    return render(
+        request,
+        "sessions/talk.html",
+        {
+            **_page_context(request, at, preview, zone_label(request.viewer_zone, the_talk.start)),
+            "talk": the_talk,
+            "decision": decision,
+            "ended": the_talk.end <= at,
+            "relative": relative_label(at, the_talk.start, the_talk.end),
+            "conference_day": the_talk.start.astimezone(conf_zone).date(),
+            "conference_time_label": zone_label(conf_zone, the_talk.start),
+            "source_url": the_talk.url if the_talk.url.startswith(("https://", "http://")) else "",
+            "starred": _starred(request),
+            "duration_minutes": int((the_talk.end - the_talk.start).total_seconds() // 60),
+        },
+    )
+
+
+# --- personal schedule --------------------------------------------------------------------
+
+
+def personal(request: HttpRequest) -> HttpResponse:
+    """The sessions this person starred, and their private calendar feed."""
+    from sessions.feeds import personal_feed_url
+
+    at, preview = instant_for(request)
+    viewer = _viewer(request)
+    context = {**_page_context(request, at, preview, zone_label(request.viewer_zone, at)), "nav": "personal"}
+    if not viewer.is_authenticated:
+        return render(request, "sessions/personal.html", {**context, "needs_login": True})
+    starred = _starred(request)
+    talks = list(Talk.objects.filter(external_id__in=starred).select_related("room", "track").order_by("start"))
+    conf_zone = request_conference_zone(request)
+    days: dict[date, list[Talk]] = {}
+    for item in talks:
+        days.setdefault(item.start.astimezone(conf_zone).date(), []).append(item)
+    if talks:
+        context["zone_label"] = zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
+    feed_url = personal_feed_url(request.user)
+    return render(
+        request,
+        "sessions/personal.html",
+        {
+            **context,
+            "days": sorted(days.items()),
+            "starred": starred,
+            "missing": len(starred) - len(talks),
+            "feed_url": feed_url,
+            "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
+        },
+    )
+
+
+@require_POST
+def star(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a session to (or remove it from) the personal schedule."""
+    the_talk = get_object_or_404(Talk, pk=pk)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if not request.user.is_authenticated:
+        message = _("Log in to build your own schedule.")
+        if wants_json:
+            return JsonResponse({"error": message}, status=403)
+        messages.error(request, message)
+        return redirect(_safe_next(request, reverse("talk", args=[pk])))
+    starred = request.POST.get("starred") == "1"
+    if starred:
+        Star.objects.get_or_create(user=request.user, talk_external_id=the_talk.external_id)
+    else:
+        Star.objects.filter(user=request.user, talk_external_id=the_talk.external_id).delete()
+    if wants_json:
+        return JsonResponse({"starred": starred})
+    return redirect(_safe_next(request, reverse("talk", args=[pk])))
+
+
+# --- time zone ------------------------------------------------------------------------------
+
+
+def set_timezone(request: HttpRequest) -> HttpResponse:
+    """Choose the zone pages are shown in (remembered in a cookie for a year)."""
+    at = timezone.now()
+    fallback = reverse("now")
+    if request.method == "POST":
+        name = request.POST.get("zone", "")
+        if name == "conference":
+            name = zone_name(request_conference_zone(request))
+        if is_valid_zone(name):
+            response = redirect(_safe_next(request, fallback))
+            remember_zone(response, name)
+            return response
+        messages.error(request, _("“%(zone)s” is not a time zone this server knows.") % {"zone": name[:64]})
+    return render(
+        request,
+        "sessions/timezone.html",
+        {
+            **_page_context(request, at, False, zone_label(request.viewer_zone, at)),
+            "zones": selector_zones(),
+            "next": _safe_next(request, fallback),
+        },
+    )

@@ -57,6 +57,8 @@ class Command(BaseCommand):
             report = provisioner.run()
         except MatrixError as exc:
             raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted. Finished work is recorded: run the command again to resume.") from None
 
         for notice in report.notices:
             self.stdout.write(self.style.WARNING(f"Note: {notice}"))

@@ -24,12 +24,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--server-name", default="localhost", help="Matrix server name (default: %(default)s).")
         parser.add_argument("--print-env", action="store_true", help="After start, print export lines for a shell.")
+        parser.add_argument(
+            "--stop-when-exits",
+            type=int,
+            metavar="PID",
+            help="After start, stop the homeserver again once process PID has ended (e.g. the demo's shell, $$).",
+        )
 
     def handle(self, *args, **options) -> None:
         homeserver = LocalSynapse(options["folder"], server_name=options["server_name"])
         try:
             if options["action"] == "start":
                 homeserver.start(detach=True)
+                if options["stop_when_exits"]:
+                    homeserver.stop_when_exits(options["stop_when_exits"])
                 if options["print_env"]:
                     for name, value in homeserver.env().items():
                         self.stdout.write(f"export {name}={shlex.quote(value)}")

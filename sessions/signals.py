@@ -1,0 +1,3 @@
+from django.dispatch import Signal
+
+schedule_changed = Signal()

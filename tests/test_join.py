@@ -1,0 +1,452 @@
+"""Joining rooms end to end: the join view's rules and roles, the room page, create-once under a
+burst of clicks, BBB failures, and a real browser clicking Join.
+
+BBB is the double (bbb_simulator) on the live server; the front end reaches it over HTTP.
+"""
+
+import re
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import timezone
+
+from bbb_simulator.models import SimApiCall, SimAttendee, SimMeeting
+from sessions import bbb
+from sessions.joinrules import JoinDecision
+from sessions.models import JoinLog, Room
+from tests import factories
+
+live = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def hall(settings):
+    """Hall A: a talk running now (Linus speaking) and one next (Grace speaking)."""
+    settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
+    settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
+    settings.LOGIN_URL = "/login/"
+    factories.conference(name="Plumbers <Conf>", timezone="Europe/Dublin")
+    kernel = factories.track()
+    room = factories.room(slug="hall-a", name="Hall A")
+    now = timezone.now()
+    factories.talk(
+        room,
+        now - timedelta(minutes=5),
+        now + timedelta(minutes=40),
+        title="Scheduling <fun>",
+        track=kernel,
+        speaker_names=["Linus"],
+        speaker_emails=["linus@example.org"],
+    )
+    factories.talk(
+        room,
+        now + timedelta(minutes=50),
+        now + timedelta(minutes=90),
+        title="Next up",
+        speaker_emails=["grace@example.org"],
+    )
+    return room
+
+
+def _client(email: str, role: str = "attendee", first_name: str = "", last_name: str = "") -> Client:
+    client = Client()
+    client.force_login(factories.person(email, role, first_name, last_name))
+    return client
+
+
+def _enter(client: Client, room: Room) -> str:
+    """POST join, then load the room page's BBB frame source: the signed join URL it redirects to."""
+    answer = client.post(f"/rooms/{room.slug}/join/")
+    assert answer.status_code == 303 and answer["Location"] == f"/rooms/{room.slug}/"
+    frame = client.get(f"/rooms/{room.slug}/enter/")
+    assert frame.status_code == 302
+    return frame["Location"]
+
+
+# --- The room page and the single-use frame ---------------------------------------------------
+
+
+@live
+def test_attendee_joins_as_viewer_into_the_double(bbb_double, hall):
+    ada = _client("ada@example.org", first_name="Ada", last_name="Lovelace")
+    answer = ada.post("/rooms/hall-a/join/")
+    assert answer.status_code == 303
+    page = ada.get("/rooms/hall-a/")
+    html = page.content.decode()
+    assert '<iframe class="bbb-frame" src="/rooms/hall-a/enter/"' in html
+    assert 'allow="camera *; microphone *; display-capture *; fullscreen *; autoplay *" allowfullscreen' in html
+    assert '<iframe class="chat-frame" src="/chat/hall-a/"' in html
+    assert "checksum" not in html and "/api/join" not in html  # the signed URL stays server-side
+    assert page["Cache-Control"].startswith("max-age=0")
+
+    frame = ada.get("/rooms/hall-a/enter/")
+    assert frame.status_code == 302 and frame["Referrer-Policy"] == "no-referrer"
+    join_url = frame["Location"]
+    assert join_url.startswith(bbb_double.api_url + "/join?")
+    query = parse_qs(urlsplit(join_url).query)
+    assert query["role"] == ["VIEWER"] and query["fullName"] == ["Ada Lovelace"]
+    assert query["userID"][0].startswith("lpcfe-") and "ada@" not in join_url
+    assert "password" not in query
+    assert query["userdata-lpcfe_chat_url"] == [bbb_double.api_url.split("/bbb-simulator")[0] + "/chat/hall-a/"]
+
+    again = ada.get("/rooms/hall-a/enter/")  # reloading the frame does not join twice
+    assert again.status_code == 200 and "has been used" in again.content.decode()
+    assert "bbb-frame" not in ada.get("/rooms/hall-a/").content.decode()
+
+    meeting = requests.get(join_url, timeout=5)
+    assert 'Ada Lovelace — <span class="role">VIEWER</span>' in meeting.text
+    assert "disabledFeatures=chat" in meeting.text
+    log = JoinLog.objects.get()
+    assert (log.room_slug, log.viewer_role, log.bbb_role, log.outcome) == ("hall-a", "attendee", "VIEWER", "joined")
+
+
+@live
+def test_meeting_is_created_from_the_schedule(bbb_double, hall, settings):
+    settings.BBB_ALLOW_REQUESTS_WITHOUT_SESSION = True
+    _enter(_client("ada@example.org"), hall)
+    hack = factories.room(slug="hack-1", name="Hack room", kind=Room.Kind.HACK)
+    factories.talk(hack, timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(hours=1), title="Hacking")
+    _enter(_client("bob@example.org"), hack)
+
+    created = SimMeeting.objects.get(meeting_id="hall-a").params
+    assert created["name"] == "Hall A"
+    assert "Scheduling &lt;fun&gt;" in created["welcome"] and "Plumbers &lt;Conf&gt;" in created["welcome"]
+    assert created["logoutURL"] == bbb_double.api_url.split("/bbb-simulator")[0] + "/rooms/hall-a/left/"
+    assert created["disabledFeatures"] == "chat"
+    assert created["record"] == "true" and created["autoStartRecording"] == "true"
+    assert created["allowRequestsWithoutSession"] == "true"
+    assert (created["meta_conference"], created["meta_room"], created["meta_track"]) == (
+        "Plumbers <Conf>",
+        "Hall A",
+        "Kernel Summit",
+    )
+    assert "password" not in " ".join(created).lower() and "attendeePW" not in created
+    assert SimMeeting.objects.get(meeting_id="hack-1").params["record"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "expected"),
+    [
+        ("linus@example.org", "attendee", "MODERATOR"),  # speaker of the current session
+        ("grace@example.org", "attendee", "MODERATOR"),  # speaker of the next session
+        ("mod@example.org", "moderator", "MODERATOR"),  # directory moderator
+        ("org@example.org", "organiser", "MODERATOR"),
+        ("ada@example.org", "attendee", "VIEWER"),
+        ("sam@example.org", "speaker", "VIEWER"),  # a speaker, but not in this room today
+    ],
+)
+@live
+def test_roles(bbb_double, hall, email, role, expected):
+    join_url = _enter(_client(email, role), hall)
+    assert parse_qs(urlsplit(join_url).query)["role"] == [expected]
+    requests.get(join_url, timeout=5)
+    assert SimAttendee.objects.get().role == expected
+    assert JoinLog.objects.get().bbb_role == expected
+
+
+@pytest.mark.django_db
+def test_private_room_is_for_its_moderators(hall):
+    hall.kind = Room.Kind.PRIVATE
+    hall.moderator_emails = ["pc@example.org"]
+    hall.save()
+    refused = _client("ada@example.org").post("/rooms/hall-a/join/")
+    assert refused.status_code == 403
+    assert "open to its moderators only" in refused.content.decode()
+    assert "Only this room&#x27;s moderators may enter." in refused.content.decode()
+    assert JoinLog.objects.get().outcome == "refused"
+
+
+@live
+def test_private_room_moderator_gets_in(bbb_double, hall):
+    hall.kind = Room.Kind.PRIVATE
+    hall.moderator_emails = ["pc@example.org"]
+    hall.save()
+    assert parse_qs(urlsplit(_enter(_client("pc@example.org"), hall)).query)["role"] == ["MODERATOR"]
+
+
+@live
+def test_guests_only_in_public_rooms(bbb_double, hall):
+    guest = factories.guest_client("Visitor")
+    refused = guest.post("/rooms/hall-a/join/")
+    assert refused.status_code == 403 and "Guests may only join public rooms." in refused.content.decode()
+    hall.kind = Room.Kind.PUBLIC
+    hall.save()
+    query = parse_qs(urlsplit(_enter(guest, hall)).query)
+    assert query["fullName"] == ["Visitor (guest)"] and query["role"] == ["VIEWER"]
+    assert query["userID"][0].startswith("guest-")
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_log_in(hall):
+    answer = Client().post("/rooms/hall-a/join/")
+    assert answer.status_code == 302 and answer["Location"] == "/login/?next=/rooms/hall-a/"
+    assert not JoinLog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_join_is_a_post_with_csrf(hall):
+    assert _client("ada@example.org").get("/rooms/hall-a/join/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(factories.person("bob@example.org"))
+    assert strict.post("/rooms/hall-a/join/").status_code == 403
+    assert not JoinLog.objects.exists()
+
+
+# --- Window boundaries, through the view --------------------------------------------------------
+
+
+def _only_talk(room: Room, start, end) -> None:
+    room.talks.all().delete()
+    factories.talk(room, start, end, title="Only talk")
+
+
+@live
+def test_window_boundaries(bbb_double, hall):
+    ada = _client("ada@example.org")
+    ada.get("/rooms/hall-a/")  # warm up, so the timed requests below are quick
+    opens = timedelta(minutes=10)
+
+    _only_talk(hall, timezone.now() + opens + timedelta(seconds=1), timezone.now() + timedelta(hours=1))
+    refused = ada.post("/rooms/hall-a/join/")
+    assert refused.status_code == 403 and "not open yet" in refused.content.decode()
+    assert "UTC" in refused.content.decode() and "Europe/Dublin" in refused.content.decode()
+
+    _only_talk(hall, timezone.now() + opens - timedelta(seconds=1), timezone.now() + timedelta(hours=1))
+    assert ada.post("/rooms/hall-a/join/").status_code == 303
+
+    _only_talk(hall, timezone.now() - timedelta(hours=1), timezone.now() + timedelta(seconds=1))
+    assert ada.post("/rooms/hall-a/join/").status_code == 303
+
+    _only_talk(hall, timezone.now() - timedelta(hours=1), timezone.now() - timedelta(seconds=1))
+    closed = ada.post("/rooms/hall-a/join/")
+    assert closed.status_code == 403 and "Nothing more is scheduled" in closed.content.decode()
+
+
+# --- Capacity ---------------------------------------------------------------------------------
+
+
+@live
+def test_capacity_full_page_lists_open_rooms(bbb_double, hall):
+    hall.capacity = 1
+    hall.save()
+    other = factories.room(slug="hall-b", name="Hall <B>")
+    factories.talk(other, timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(hours=1))
+    factories.room(slug="closed", name="Closed room")
+
+    requests.get(_enter(_client("ada@example.org"), hall), timeout=5)  # Ada is in: 1 of 1
+    bob = _client("bob@example.org")
+    full = bob.post("/rooms/hall-a/join/")
+    html = full.content.decode()
+    assert full.status_code == 403 and "This room is full." in html
+    assert 'href="/rooms/hall-b/"' in html and "Hall &lt;B&gt;" in html
+    assert 'action="/rooms/hall-b/join/"' in html and "Closed room" not in html
+
+    cache.clear()  # the next count comes from BBB itself (getMeetingInfo)
+    assert bob.post("/rooms/hall-a/join/").status_code == 403
+    assert bbb.get_meeting_info(bbb_double, "hall-a").participant_count == 1
+    # Speakers always get in, whatever the count.
+    assert parse_qs(urlsplit(_enter(_client("linus@example.org"), hall)).query)["role"] == ["MODERATOR"]
+
+
+# --- One create for a herd of clicks --------------------------------------------------------
+
+
+@live
+def test_one_create_under_a_burst_of_joins(bbb_double, hall, live_server):
+    clicks = 24
+    browsers = []
+    for number in range(clicks):
+        client = _client(f"person{number}@example.org")
+        browser = requests.Session()
+        browser.cookies.set("sessionid", client.cookies["sessionid"].value)
+        form = browser.get(f"{live_server.url}/rooms/hall-a/", timeout=10).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        browsers.append((browser, token))
+
+    start = threading.Barrier(clicks)
+    answers: list[int] = []
+
+    def click(browser: requests.Session, token: str) -> None:
+        start.wait()
+        answer = browser.post(
+            f"{live_server.url}/rooms/hall-a/join/",
+            data={"csrfmiddlewaretoken": token},
+            timeout=30,
+            allow_redirects=False,
+        )
+        answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=click, args=pair) for pair in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [303] * clicks
+    assert SimApiCall.objects.filter(call="create", meeting_id="hall-a").count() == 1
+    assert SimMeeting.objects.filter(meeting_id="hall-a").count() == 1
+    assert JoinLog.objects.filter(outcome="joined").count() == clicks
+
+
+# --- BBB down or slow -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_bbb_down_gives_a_clear_page_at_once(hall, broken_bbb, closed_port):
+    broken_bbb(closed_port, timeout=3)
+    ada = _client("ada@example.org")
+    started = time.monotonic()
+    answer = ada.post("/rooms/hall-a/join/")
+    assert time.monotonic() - started < 1.5
+    assert answer.status_code == 503
+    assert "cannot be reached" in answer.content.decode() and "Try again" in answer.content.decode()
+    assert JoinLog.objects.get().outcome == "failed"
+
+
+@pytest.mark.django_db
+def test_bbb_slow_gives_a_clear_page_within_the_timeout(hall, broken_bbb, silent_port):
+    broken_bbb(silent_port, timeout=1)
+    ada = _client("ada@example.org")
+    started = time.monotonic()
+    answer = ada.post("/rooms/hall-a/join/")
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 503 and "did not answer within 1 seconds" in answer.content.decode()
+    assert 0.9 < elapsed < 2.5
+    # The herd behind the first click fails fast instead of each waiting for the timeout.
+    started = time.monotonic()
+    assert _client("bob@example.org").post("/rooms/hall-a/join/").status_code == 503
+    assert time.monotonic() - started < 0.5
+
+
+# --- The meeting disappears from BBB --------------------------------------------------------
+
+
+@live
+def test_meeting_recreated_when_bbb_says_it_is_gone(bbb_double, hall, live_server):
+    ada = _client("ada@example.org")
+    requests.get(_enter(ada, hall), timeout=5)
+    bbb.end(bbb_double, "hall-a")  # a moderator ended it; lpcfe still has the old createTime
+
+    stale = requests.get(_enter(ada, hall), timeout=5, allow_redirects=False)
+    assert stale.status_code == 302 and stale.headers["Location"].startswith(live_server.url + "/rooms/hall-a/left/")
+    left = requests.get(stale.headers["Location"], timeout=5)
+    assert "could not be entered" in left.text and left.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert 'target="_top"' in left.text
+
+    meeting = requests.get(_enter(ada, hall), timeout=5)
+    assert "VIEWER" in meeting.text and "not a real meeting" in meeting.text
+    assert SimApiCall.objects.filter(call="create", meeting_id="hall-a").count() == 2
+
+
+@live
+def test_forged_error_report_does_not_drop_the_meeting(bbb_double, hall, live_server):
+    """room_left's `errors` are not signed: they only make lpcfe ask BBB (rate-limited)."""
+    ada = _client("ada@example.org")
+    requests.get(_enter(ada, hall), timeout=5)
+    forged = requests.get(
+        f'{live_server.url}/rooms/hall-a/left/?errors=[{{"key":"mismatchCreateTimeParam"}}]', timeout=5
+    )
+    assert forged.status_code == 200 and "restarted" in forged.text
+    assert "You left the meeting" in requests.get(f"{live_server.url}/rooms/hall-a/left/", timeout=5).text
+    requests.get(_enter(ada, hall), timeout=5)
+    assert SimApiCall.objects.filter(call="create", meeting_id="hall-a").count() == 1
+    assert SimApiCall.objects.filter(call="getMeetingInfo", meeting_id="hall-a").count() == 1
+
+
+@live
+def test_redirect_mode_goes_straight_to_bbb(bbb_double, hall, settings):
+    settings.BBB_JOIN_MODE = "redirect"
+    answer = _client("ada@example.org").post("/rooms/hall-a/join/")
+    assert answer.status_code == 303 and answer["Location"].startswith(bbb_double.api_url + "/join?")
+
+
+# --- The join button include ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_join_button_include(rf, hall):
+    hall.name = 'Hall "<A>"'
+    request = rf.get("/")
+    allowed = render_to_string(
+        "sessions/_join_button.html", {"room": hall, "decision": JoinDecision(True, "VIEWER", "", None, None)}, request
+    )
+    assert 'action="/rooms/hall-a/join/"' in allowed and 'name="csrfmiddlewaretoken"' in allowed
+    assert 'aria-label="Join Hall &quot;&lt;A&gt;&quot;"' in allowed and ">Join</button>" in allowed
+
+    opens = timezone.now().replace(hour=8, minute=50, second=0, microsecond=0)
+    waiting = render_to_string(
+        "sessions/_join_button.html",
+        {"room": hall, "decision": JoinDecision(False, "VIEWER", "not yet", opens, None), "conference": None},
+        request,
+    )
+    assert "disabled" in waiting and "<form" not in waiting and "08:50 UTC" in waiting
+    full = render_to_string(
+        "sessions/_join_button.html",
+        {"room": hall, "decision": JoinDecision(False, "VIEWER", "full", opens, None, full=True)},
+        request,
+    )
+    assert ">Full</button>" in full and 'action="/rooms/hall-a/join/"' in full
+
+
+# --- A real browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@live
+def test_browser_clicks_join_and_lands_in_the_room(bbb_double, hall, new_page, live_server):
+    client = _client("ada@example.org", first_name="Ada", last_name="Lovelace")
+    page = new_page(timezone_id="Europe/Dublin")
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/rooms/hall-a/")
+    page.get_by_role("button", name="Join Hall A").click()
+    page.wait_for_url(f"{live_server.url}/rooms/hall-a/")
+    meeting = page.frame_locator("iframe.bbb-frame")
+    assert meeting.get_by_test_id("you").inner_text() == "Ada Lovelace — VIEWER"
+    assert "disabled" in meeting.get_by_test_id("chat-state").inner_text()
+    assert page.locator("iframe.chat-frame").get_attribute("src") == "/chat/hall-a/"
+    assert (
+        meeting.locator(".welcome")
+        .inner_text()
+        .startswith("Welcome to Hall A at Plumbers <Conf>.\nNow: Scheduling <fun>")
+    )
+    assert page.get_by_role("tablist").count() == 0  # side by side on a wide screen, no tabs
+    # The chat can be collapsed from the keyboard.
+    page.get_by_role("button", name="Hide chat").focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#chat-panel").is_hidden()
+    assert page.get_by_role("button", name="Show chat").get_attribute("aria-expanded") == "false"
+
+
+@pytest.mark.browser
+@live
+def test_browser_phone_gets_tabs(bbb_double, hall, new_page, live_server):
+    client = _client("ada@example.org")
+    page = new_page(viewport={"width": 360, "height": 740})
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/rooms/hall-a/")
+    meeting_tab = page.get_by_role("tab", name="Meeting")
+    assert meeting_tab.get_attribute("aria-selected") == "true"
+    assert page.locator("#chat-panel").is_hidden()
+    meeting_tab.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_role("tab", name="Chat").get_attribute("aria-selected") == "true"
+    assert page.locator("#chat-panel").is_visible() and page.locator("#meeting-panel").is_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
