@@ -345,6 +345,9 @@ class FrontEnd:
                 str(self.threads),
                 "--backlog",
                 "2048",
+                # Browsers reach the front end through a proxy that keeps connections open; so does the bench.
+                "--keep-alive",
+                "30",
                 "--timeout",
                 "60",
                 "--graceful-timeout",

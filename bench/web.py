@@ -105,6 +105,30 @@ class Browser:
         bucket: Traffic,
         cookies: bool,
     ) -> Reply:
+        try:
+            return await self._attempt(
+                method, url, headers=headers, body=body, timeout=timeout, bucket=bucket, cookies=cookies
+            )
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            # The server closed a kept-alive connection just as it was reused; browsers retry
+            # once on a fresh connection, and so do we.
+            pass
+        return await self._attempt(
+            method, url, headers=headers, body=body, timeout=timeout, bucket=bucket, cookies=cookies, last=True
+        )
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: float,
+        bucket: Traffic,
+        cookies: bool,
+        last: bool = False,
+    ) -> Reply:
         if cookies and self.cookies:
             headers = {**headers, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         started = time.monotonic()
@@ -132,6 +156,10 @@ class Browser:
                 return Reply(response.status, url, response.headers, decoded, time.monotonic() - started)
         except TimeoutError:
             raise FlowError(f"{method} {urlsplit(url).path}: no answer within {timeout:.0f} s") from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            if not last:
+                raise
+            raise FlowError(f"{method} {urlsplit(url).path}: connection lost") from None
         except aiohttp.ClientError as exc:
             raise FlowError(f"{method} {urlsplit(url).path}: {type(exc).__name__}") from None
 
