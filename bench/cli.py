@@ -22,7 +22,7 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "delivery_grace": (30.0, 15.0),
     "baseline_clients": (None, None),  # None: as many as chat clients
     "baseline_deadline": (900.0, 300.0),
-    "tracks": (8, 4),
+    "tracks": (4, 3),
     "concurrency": (50, 50),
 }
 
