@@ -98,7 +98,7 @@ class Profiler:
         return self.stack.root / "profile"
 
     def start(self, scenario: str) -> None:
-        if scenario != self.scenario:
+        if scenario != self.scenario or self.target == "none":
             return
         if self.target == "frontend":
             (self.profile_dir / "on").touch()
@@ -108,7 +108,7 @@ class Profiler:
         logger.info("Profiling the %s during %s", self.target, scenario)
 
     def finish(self, scenario: str) -> None:
-        if scenario != self.scenario:
+        if scenario != self.scenario or self.target == "none":
             return
         if self.target == "frontend":
             (self.profile_dir / "on").unlink(missing_ok=True)
