@@ -45,6 +45,7 @@ class Scenario:
     title: str
     planned: int = 0
     latencies: list[float] = field(default_factory=list)
+    done_at: list[float] = field(default_factory=list)  # seconds after the start when each flow finished
     errors: Counter = field(default_factory=Counter)
     started_at: float = 0.0
     finished_at: float = 0.0
@@ -163,7 +164,7 @@ def format_table(scenarios: list[Scenario], ratio: dict[str, Any] | None = None)
                 notes.append(f"{s.title}: {label} {shown}")
     if ratio:
         notes.append(
-            "Chat open, time until all ready: ours {ours} vs seed flow {base}, {text}".format(
+            "Chat open vs seed flow: ours {ours}, seed flow {base}: {text}".format(
                 ours=ms(ratio.get("ours_s")), base=ms(ratio.get("baseline_s")), text=ratio.get("text", "")
             )
         )

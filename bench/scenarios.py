@@ -56,6 +56,7 @@ async def run_flows(
                 return
             scenario.latencies.append(time.monotonic() - began)
             scenario.finished_at = time.monotonic()
+            scenario.done_at.append(scenario.finished_at - t0)
 
     tasks = [asyncio.create_task(one(i)) for i in range(len(starts))]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
