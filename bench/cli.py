@@ -1,0 +1,203 @@
+"""Command-line options of `python -m bench`, with the full-size and the --quick defaults."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = ("login", "join", "chat", "baseline")
+
+# name: (full run, --quick)
+DEFAULTS: dict[str, tuple[object, object]] = {
+    "attendees": (1000, 100),
+    "login_window": (60.0, 10.0),
+    "join_clients": (500, 50),
+    "join_window": (30.0, 5.0),
+    "join_burst": (50, 10),
+    "chat_clients": (500, 50),
+    "chat_deadline": (60.0, 60.0),
+    "message_rate": (2.0, 2.0),
+    "message_seconds": (60.0, 10.0),
+    "delivery_grace": (30.0, 15.0),
+    "baseline_clients": (None, None),  # None: as many as chat clients
+    "baseline_deadline": (900.0, 300.0),
+    "tracks": (4, 3),
+    "concurrency": (50, 50),
+}
+
+
+@dataclass
+class Options:
+    attendees: int
+    login_window: float
+    join_clients: int
+    join_window: float
+    join_burst: int
+    chat_clients: int
+    chat_deadline: float
+    message_rate: float
+    message_seconds: float
+    delivery_grace: float
+    baseline_clients: int
+    baseline_deadline: float
+    tracks: int
+    concurrency: int
+    workers: int
+    threads: int
+    bcrypt_rounds: int
+    scenarios: tuple[str, ...]
+    out: Path
+    quick: bool
+    keep: bool
+    seed: int
+    profile: str
+    profile_scenario: str
+    bbb: str
+
+
+EPILOG = """\
+Scenarios (all by default; pick with --scenarios):
+  login     N attendees log in through the real form (GET login, POST with CSRF) and load the front page;
+            arrivals spread evenly over --login-window seconds.
+  join      --join-clients attendees POST join (CSRF) on the same room within --join-window seconds
+            (the first --join-burst at the same instant); counts BBB creates at the BBB double.
+  chat      --chat-clients attendees open that room's chat (chat page, token hand-off, first filtered
+            sync) all at once, then long-poll /sync like the embedded client while random clients send
+            --message-rate messages/s for --message-seconds; every client must receive every message.
+  baseline  the seed systems' flow against the same homeserver (register at first login, auto-join all
+            track rooms, password login, unfiltered sync) for the ratio of times until all are ready.
+
+Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn) and is stopped at the end, also on
+Ctrl-C. Results: a table on stdout and JSON in --out (default bench/results/latest.json).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Herd benchmarks: start the real stack on loopback (front end under gunicorn on PostgreSQL, "
+            "slapd, Synapse on PostgreSQL, the BBB double), load attendees and a schedule, provision "
+            "Matrix, then measure the login herd, the join storm and the chat open storm against the "
+            "seed systems' flow."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    full, quick = ({k: v[0] for k, v in DEFAULTS.items()}, {k: v[1] for k, v in DEFAULTS.items()})
+
+    def both(name: str) -> str:
+        return f"(default {full[name]}; --quick {quick[name]})"
+
+    parser.add_argument(
+        "--quick", action="store_true", help="small and short: checks that the harness works (100 attendees)"
+    )
+    size = parser.add_argument_group("size and timing")
+    size.add_argument("-n", "--attendees", type=int, help=f"attendees imported and logged in {both('attendees')}")
+    size.add_argument("--login-window", type=float, help=f"seconds the logins arrive over {both('login_window')}")
+    size.add_argument("--join-clients", type=int, help=f"attendees clicking join {both('join_clients')}")
+    size.add_argument("--join-window", type=float, help=f"seconds the join clicks arrive over {both('join_window')}")
+    size.add_argument("--join-burst", type=int, help=f"join clicks at the very same instant {both('join_burst')}")
+    size.add_argument("--chat-clients", type=int, help=f"attendees opening the chat {both('chat_clients')}")
+    size.add_argument(
+        "--chat-deadline", type=float, help=f"seconds allowed for all chat clients to be ready {both('chat_deadline')}"
+    )
+    size.add_argument("--message-rate", type=float, help=f"messages per second sent {both('message_rate')}")
+    size.add_argument("--message-seconds", type=float, help=f"seconds of sending {both('message_seconds')}")
+    size.add_argument(
+        "--delivery-grace",
+        type=float,
+        help=f"seconds after the last send for deliveries to arrive {both('delivery_grace')}",
+    )
+    size.add_argument("--baseline-clients", type=int, help="clients in the seed flow (default: --chat-clients)")
+    size.add_argument(
+        "--baseline-deadline", type=float, help=f"hard limit for the seed flow, seconds {both('baseline_deadline')}"
+    )
+    size.add_argument("--tracks", type=int, help=f"tracks (each with its chat room) {both('tracks')}")
+    size.add_argument(
+        "--concurrency",
+        type=int,
+        help=f"most flows in progress at once per scenario (the load generator's bound) {both('concurrency')}",
+    )
+    stack = parser.add_argument_group("stack")
+    stack.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    stack.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker, gthread (default 8)")
+    stack.add_argument(
+        "--bbb",
+        choices=("separate", "inside"),
+        default="separate",
+        help="where the BBB double runs: its own gunicorn process reached through BBB_URL, as BBB runs on its "
+        "own servers (default), or mounted inside the front end (BBB_URL empty, as in the demo)",
+    )
+    stack.add_argument(
+        "--bcrypt-rounds", type=int, default=12, help="Synapse bcrypt_rounds; 12 is Synapse's default (default 12)"
+    )
+    stack.add_argument(
+        "--profile",
+        choices=("none", "frontend", "synapse"),
+        default="none",
+        help="profile the front end (cProfile in every worker) or Synapse (its per-request CPU and database "
+        "accounting, by endpoint) during one scenario; summaries go next to --out",
+    )
+    stack.add_argument(
+        "--profile-scenario",
+        choices=("login", "provision", "join", "chat", "baseline"),
+        default="chat",
+        help="the scenario --profile records (default chat); provision: the provision_matrix run after the logins",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)} (default all)",
+    )
+    out.add_argument("--out", type=Path, default=Path("bench/results/latest.json"), help="JSON result file")
+    out.add_argument("--keep", action="store_true", help="keep the run folder and databases for inspection")
+    out.add_argument("--seed", type=int, default=2021, help="random seed (which clients send, arrival order)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    column = 1 if args.quick else 0
+    values = {}
+    for name, pair in DEFAULTS.items():
+        given = getattr(args, name)
+        values[name] = pair[column] if given is None else given
+    scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"--scenarios: unknown {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if values["baseline_clients"] is None:
+        values["baseline_clients"] = values["chat_clients"]
+    for name in ("attendees", "join_clients", "chat_clients", "baseline_clients", "tracks", "concurrency"):
+        if values[name] < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("join_clients", "chat_clients", "baseline_clients"):
+        if name != "baseline_clients" and values[name] > values["attendees"]:
+            parser.error(
+                f"--{name.replace('_', '-')} ({values[name]}) cannot exceed --attendees ({values['attendees']})"
+            )
+    if values["message_rate"] <= 0 or values["message_seconds"] < 0:
+        parser.error("--message-rate must be positive and --message-seconds not negative")
+    if not 4 <= args.bcrypt_rounds <= 16:
+        parser.error("--bcrypt-rounds must be between 4 and 16")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
+    options = Options(
+        **values,
+        workers=args.workers,
+        threads=args.threads,
+        bcrypt_rounds=args.bcrypt_rounds,
+        scenarios=scenarios,
+        out=args.out,
+        quick=args.quick,
+        keep=args.keep,
+        seed=args.seed,
+        profile=args.profile,
+        profile_scenario=args.profile_scenario,
+        bbb=args.bbb,
+    )
+    return options

@@ -1,0 +1,364 @@
+"""`python -m bench`: start the stack, load the conference, run the scenarios, report, stop everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import resource
+import shutil
+import signal
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.cli import Options, parse_args
+from bench.data import MAIN_ROOM, make_attendees, write_attendees, write_schedule
+from bench.report import Scenario, format_machine, format_table, machine_facts, write_json
+
+logger = logging.getLogger("bench")
+
+
+# -- CPU accounting: which process spent the machine's time -------------------------------------------------
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime: children (gunicorn workers, slapd threads) count for their parent.
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the stack between two snapshots."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+
+    def snapshot(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        front = self.stack.front
+        if front and front.process:
+            out["front end (gunicorn)"] = _cpu_seconds(front.process.pid) + sum(
+                _cpu_seconds(p) for p in front.worker_pids()
+            )
+        bbb = self.stack.bbb
+        if bbb and bbb.process:
+            out["BBB double"] = _cpu_seconds(bbb.process.pid) + sum(_cpu_seconds(p) for p in bbb.worker_pids())
+        synapse_pid = self.stack.synapse._running_pid() if self.stack.synapse else None
+        if synapse_pid:
+            out["synapse"] = _cpu_seconds(synapse_pid)
+        out["postgresql (all clients)"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
+        slapd_pid = self.stack.slapd.pid() if self.stack.slapd else None
+        if slapd_pid:
+            out["slapd"] = _cpu_seconds(slapd_pid)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out["load generator"] = usage.ru_utime + usage.ru_stime
+        return out
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {k: round(after.get(k, 0.0) - v, 1) for k, v in before.items()}
+
+
+# -- the run ----------------------------------------------------------------------------------------------------
+def _skip(name: str, title: str, why: str) -> Scenario:
+    scenario = Scenario(name, title)
+    scenario.skipped = why
+    return scenario
+
+
+async def drive(options: Options, stack, attendees, results: dict[str, Any], profiler) -> list[Scenario]:
+    from bench.chat import baseline, chat_storm, ratio
+    from bench.scenarios import Urls, login, login_herd, run_flows
+    from bench.web import Browser, new_session
+
+    front = stack.front
+    urls = Urls(**await asyncio.to_thread(front.probe, "urls", MAIN_ROOM))
+    results["urls"] = {k: v for k, v in urls.__dict__.items()}
+    meter = CpuMeter(stack)
+    cpu: dict[str, dict[str, float]] = results.setdefault("cpu_seconds", {})
+    scenarios: list[Scenario] = []
+    want = set(options.scenarios)
+    http = new_session(limit=max(options.concurrency, options.chat_clients) + 200)
+    try:
+        browsers = [Browser(http, front.url) for _ in attendees]
+        if not urls.login:
+            return [_skip(n, n, "the front end has no 'login' URL yet") for n in options.scenarios]
+
+        # 1. Login herd (or, when not measured, the logins the later scenarios need).
+        before = meter.snapshot()
+        if "login" in want:
+            logger.info("Scenario 1: %d logins over %.0f s…", len(attendees), options.login_window)
+            profiler.start("login")
+            herd = await login_herd(browsers, urls, attendees, options.login_window, options.concurrency)
+            profiler.finish("login")
+            scenarios.append(herd)
+            logger.info("  done: %d/%d, %d errors", herd.completed, herd.planned, herd.error_count)
+        else:
+            needed = max(options.join_clients, options.chat_clients) if want & {"join", "chat"} else 0
+            warmup = Scenario("warmup", "logins (not measured)")
+            await run_flows(
+                warmup,
+                [0.0] * needed,
+                lambda i: login(browsers[i], urls, attendees[i]),
+                concurrency=options.concurrency,
+                deadline=600,
+            )
+            browsers = browsers[:needed]
+            attendees = attendees[:needed]
+        cpu["login"] = meter.delta(before, meter.snapshot())
+        logged_in = [b for b in browsers if "sessionid" in b.cookies]
+        results["logged_in"] = len(logged_in)
+
+        # People log in before Matrix knows them when the directory is LDAP: provisioning again
+        # now picks up the Django users the logins created (it only does what is new).
+        if want & {"chat", "baseline"}:
+            started = time.monotonic()
+            profiler.start("provision")
+            output = await asyncio.to_thread(front.manage, "provision_matrix", "--no-progress", "--workers", "8")
+            profiler.finish("provision")
+            results.setdefault("setup", {})["provision_matrix_after_logins_s"] = round(time.monotonic() - started, 1)
+            results["setup"]["provision_matrix_after_logins"] = [
+                line for line in output.splitlines() if line.startswith(("Rooms:", "Accounts:", "Everything"))
+            ]
+        results["facts_before_chat"] = await asyncio.to_thread(stack.facts, MAIN_ROOM)
+
+        # 2. Join storm.
+        if "join" in want:
+            if not urls.join:
+                scenarios.append(_skip("join", "2. join storm", "the front end has no 'join' URL yet"))
+            elif len(logged_in) < options.join_clients:
+                scenarios.append(_skip("join", "2. join storm", f"only {len(logged_in)} attendees are logged in"))
+            else:
+                from bench.scenarios import join_storm
+
+                logger.info("Scenario 2: %d join clicks on one room…", options.join_clients)
+                creates_before = (await asyncio.to_thread(stack.facts, MAIN_ROOM)).get("bbb_creates")
+                before = meter.snapshot()
+                profiler.start("join")
+                storm = await join_storm(
+                    logged_in, urls, options.join_clients, options.join_window, options.join_burst, options.concurrency
+                )
+                profiler.finish("join")
+                cpu["join"] = meter.delta(before, meter.snapshot())
+                creates_after = (await asyncio.to_thread(stack.facts, MAIN_ROOM)).get("bbb_creates")
+                creates = None if creates_after is None else creates_after - (creates_before or 0)
+                storm.extra["bbb_creates"] = creates
+                storm.target("BBB creates for the room", "= 1", str(creates), creates == 1)
+                scenarios.append(storm)
+                logger.info(
+                    "  done: %d/%d, %d errors, %s creates", storm.completed, storm.planned, storm.error_count, creates
+                )
+
+        # 3. Chat open storm and delivery.
+        chat_run = None
+        if "chat" in want:
+            if not (urls.chat_room and urls.chat_token):
+                scenarios.append(_skip("chat_open", "3a. chat open storm", "no 'chat:room'/'chat:token' URL yet"))
+            elif len(logged_in) < options.chat_clients:
+                scenarios.append(
+                    _skip("chat_open", "3a. chat open storm", f"only {len(logged_in)} attendees are logged in")
+                )
+            else:
+                logger.info("Scenario 3: %d chat clients open the room's chat…", options.chat_clients)
+                before = meter.snapshot()
+                profiler.start("chat")
+                chat_run = await chat_storm(
+                    logged_in,
+                    urls,
+                    clients=options.chat_clients,
+                    deadline=options.chat_deadline,
+                    concurrency=options.concurrency,
+                    rate=options.message_rate,
+                    seconds=options.message_seconds,
+                    grace=options.delivery_grace,
+                    seed=options.seed,
+                )
+                profiler.finish("chat")
+                cpu["chat"] = meter.delta(before, meter.snapshot())
+                scenarios += [chat_run.open, chat_run.delivery]
+                logger.info(
+                    "  open: %d/%d ready in %.1f s; delivery: %d messages, %s missing",
+                    chat_run.open.completed,
+                    chat_run.open.planned,
+                    chat_run.open.elapsed,
+                    chat_run.delivery.extra.get("messages_sent", 0),
+                    chat_run.delivery.extra.get("deliveries_missing"),
+                )
+
+        # Baseline: the seed systems' flow on the same homeserver.
+        if "baseline" in want:
+            facts = await asyncio.to_thread(stack.facts, MAIN_ROOM)
+            track_rooms = [r["room_id"] for r in facts.get("matrix_rooms", []) if r["key"].startswith("track:")]
+            if not track_rooms:
+                scenarios.append(_skip("baseline", "seed flow (baseline)", "no provisioned track rooms"))
+            else:
+                logger.info(
+                    "Baseline: %d clients in the seed flow (%d rooms each; limit %.0f s)…",
+                    options.baseline_clients,
+                    len(track_rooms),
+                    options.baseline_deadline,
+                )
+                seed_browsers = [Browser(http, front.url) for _ in range(options.baseline_clients)]
+                before = meter.snapshot()
+                profiler.start("baseline")
+                seed = await baseline(
+                    seed_browsers,
+                    stack.synapse.url,
+                    stack.synapse.registration_shared_secret,
+                    stack.synapse.admin_token,
+                    track_rooms,
+                    clients=options.baseline_clients,
+                    concurrency=options.concurrency,
+                    deadline=options.baseline_deadline,
+                )
+                profiler.finish("baseline")
+                cpu["baseline"] = meter.delta(before, meter.snapshot())
+                scenarios.append(seed)
+                logger.info("  done: %d/%d in %.1f s", seed.completed, seed.planned, seed.elapsed)
+                if chat_run is not None:
+                    results["ratio"] = ratio(chat_run.open, seed)
+                    value = results["ratio"].get("ratio")
+                    chat_run.open.target(
+                        "ready vs seed flow",
+                        "≥ 10× sooner",
+                        results["ratio"]["text"],
+                        None if value is None else value >= 10,
+                    )
+                    # The room is now bigger by the seed flow's accounts: re-open a few chats to show the
+                    # per-client requests do not grow with the room.
+                    results["room_size_probe"] = await room_size_probe(chat_run, urls, facts, seed.completed)
+                    probe = results["room_size_probe"]
+                    chat_run.open.target(
+                        "homeserver requests/client constant in room size",
+                        "equal",
+                        f"{probe['hs_requests_before']} at {probe['members_before']} members, "
+                        f"{probe['hs_requests_after']} at {probe['members_after']}",
+                        probe["hs_requests_before"] == probe["hs_requests_after"],
+                    )
+        return scenarios
+    finally:
+        await http.close()
+
+
+async def room_size_probe(chat_run, urls, facts: dict[str, Any], added: int, count: int = 20) -> dict[str, Any]:
+    from bench.chat import ChatClient
+
+    old = [c for c in chat_run.clients if c.since][:count]
+    again = [ChatClient(c.browser, c.shape) for c in old]
+    await asyncio.gather(*(c.open(urls) for c in again), return_exceptions=True)
+    ready = [c for c in again if c.since]
+
+    def avg(items, value):
+        return round(sum(value(c) for c in items) / len(items), 1) if items else None
+
+    members = facts.get("users", 0)
+    return {
+        "clients": len(ready),
+        "members_before": members,
+        "members_after": members + added,
+        "hs_requests_before": avg(old, lambda c: c.open_traffic.requests),
+        "hs_requests_after": avg(ready, lambda c: c.open_traffic.requests),
+        "hs_bytes_before": avg(old, lambda c: c.open_traffic.bytes_in),
+        "hs_bytes_after": avg(ready, lambda c: c.open_traffic.bytes_in),
+    }
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    random.seed(options.seed)
+    signal.signal(signal.SIGTERM, _interrupt)
+    os.chdir(Path(__file__).resolve().parent.parent)
+    results: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.__dict__.items()},
+    }
+    scenarios: list[Scenario] = []
+    root = Path(tempfile.mkdtemp(prefix="lpcfe-bench-"))
+    status = 0
+    try:
+        with contextlib.ExitStack() as cleanup:
+            if not options.keep:
+                cleanup.callback(shutil.rmtree, root, True)
+            else:
+                logger.info("Keeping the run folder %s", root)
+            from bench.profiling import Profiler
+            from bench.stack import Stack
+
+            stack = Stack(
+                root,
+                workers=options.workers,
+                threads=options.threads,
+                bcrypt_rounds=options.bcrypt_rounds,
+                keep=options.keep,
+                profile_frontend=options.profile == "frontend",
+                bbb_separate=options.bbb == "separate",
+            )
+            profiler = Profiler(options.profile, options.profile_scenario, options.out.parent, stack)
+            cleanup.callback(profiler.after_stop)  # runs once the front end has stopped (registered before it)
+            logger.info("Starting the stack in %s…", root)
+            stack.start(cleanup)
+            results["versions"] = stack.versions
+            front = stack.front
+            setup = results.setdefault("setup", {})
+
+            attendees = make_attendees(options.attendees)
+            tsv = write_attendees(root / "attendees.tsv", attendees)
+            started = time.monotonic()
+            front.manage("import_attendees", str(tsv), "--no-progress")
+            setup["import_attendees_s"] = round(time.monotonic() - started, 1)
+            (root / "schedule").mkdir()
+            schedule = write_schedule(root / "schedule", options.tracks)
+            started = time.monotonic()
+            front.manage("import_schedule", str(schedule))
+            setup["import_schedule_s"] = round(time.monotonic() - started, 1)
+            started = time.monotonic()
+            front.manage("provision_matrix", "--no-progress", "--workers", "8")
+            setup["provision_matrix_s"] = round(time.monotonic() - started, 1)
+            logger.info("Loaded %d attendees and %d tracks; Matrix provisioned.", len(attendees), options.tracks)
+
+            scenarios = asyncio.run(drive(options, stack, attendees, results, profiler))
+            results["machine"] = machine_facts(stack.versions.get("synapse", ""), stack.versions.get("postgresql", ""))
+    except KeyboardInterrupt:
+        logger.error("Interrupted: everything started was stopped.")
+        results["interrupted"] = True
+        status = 130
+    except Exception as exc:  # report what was measured so far, then fail
+        logger.error("The run failed: %s", exc)
+        results["error"] = str(exc)
+        status = 1
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["scenarios"] = [s.as_json() for s in scenarios]
+    results.setdefault("machine", machine_facts())
+    table = format_table(scenarios, results.get("ratio"))
+    results["table"] = table
+    write_json(options.out, results)
+    print()
+    print(table)
+    print()
+    print("machine:", format_machine(results["machine"]))
+    if results.get("cpu_seconds"):
+        print("CPU seconds by part:", results["cpu_seconds"])
+    print(f"results: {options.out}")
+    return status

@@ -1,0 +1,523 @@
+"""The real stack on loopback, started for one benchmark run and stopped afterwards.
+
+- PostgreSQL: Debian's packaged cluster (started if it was down), a role and two databases
+  made for this run (the front end's, and Synapse's with UTF8 / C collation) and dropped after.
+- slapd: a throwaway OpenLDAP instance from a cn=config built in the run folder.
+- Synapse: chat_embed.localsynapse on the PostgreSQL database, Synapse's default bcrypt rounds.
+- The front end: gunicorn (gthread workers) on a free port, production settings (DEBUG off),
+  the BBB double mounted because BBB_URL is empty.
+
+Everything registers its own clean-up on an ExitStack, so an error or Ctrl-C anywhere stops
+what was started, in reverse order, and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from chat_embed.localsynapse import LocalSynapse
+
+logger = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+SLAPD = "/usr/sbin/slapd"
+SLAPADD = "/usr/sbin/slapadd"
+SLAPPASSWD = "/usr/sbin/slappasswd"
+LDAP_SUFFIX = "dc=bench,dc=lpcfe"
+
+
+class StackError(RuntimeError):
+    """A part of the stack could not be started; the message says which and where to look."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise StackError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def _stop_pid(pid: int, timeout: float = 15) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------------
+class Postgres:
+    """A role and databases for this run in Debian's packaged cluster."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.role = f"lpcfe_bench_{tag}"
+        self.password = secrets.token_hex(16)
+        self.databases: list[str] = []
+        self.started_cluster = False
+        self.version, self.cluster, self.port = self._cluster()
+
+    @staticmethod
+    def _cluster() -> tuple[str, str, int]:
+        try:
+            out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True, timeout=20)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StackError(f"PostgreSQL is not installed (pg_lsclusters failed: {exc}); see bin/setup.") from None
+        lines = [line.split() for line in out.stdout.splitlines() if line.strip()]
+        if not lines:
+            raise StackError("No PostgreSQL cluster exists: create one with pg_createcluster.")
+        version, cluster, port = lines[0][0], lines[0][1], int(lines[0][2])
+        return version, cluster, port
+
+    def _status_online(self) -> bool:
+        out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, timeout=20).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if parts[:2] == [self.version, self.cluster]:
+                return parts[3] == "online"
+        return False
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "psql", "-p", str(self.port), "-d", database, "-v", "ON_ERROR_STOP=1"]
+            + ["-qAtc", sql],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+        )
+        if result.returncode != 0:
+            raise StackError(f"psql failed: {result.stderr.strip()} (statement: {sql[:80]})")
+        return result.stdout.strip()
+
+    def start(self) -> None:
+        if not self._status_online():
+            subprocess.run(["pg_ctlcluster", self.version, self.cluster, "start"], check=True, timeout=120)
+            self.started_cluster = True
+            logger.info("Started PostgreSQL %s/%s", self.version, self.cluster)
+        self.psql(f"CREATE ROLE {self.role} LOGIN PASSWORD '{self.password}'")
+
+    def create_database(self, name: str, synapse: bool = False) -> str:
+        options = " ENCODING 'UTF8' LC_COLLATE='C' LC_CTYPE='C' TEMPLATE template0" if synapse else ""
+        self.psql(f"CREATE DATABASE {name} OWNER {self.role}{options}")
+        self.databases.append(name)
+        return name
+
+    def url(self, database: str) -> str:
+        return f"postgres://{self.role}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def server_version(self) -> str:
+        return self.psql("SHOW server_version")
+
+    def stop(self) -> None:
+        for name in reversed(self.databases):
+            with contextlib.suppress(StackError):
+                self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with contextlib.suppress(StackError):
+            self.psql(f"DROP ROLE IF EXISTS {self.role}")
+        if self.started_cluster:
+            # Only stop the cluster we started, and only if nobody else has started using it since.
+            others = "0"
+            with contextlib.suppress(StackError):
+                others = self.psql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            if others == "0":
+                subprocess.run(["pg_ctlcluster", self.version, self.cluster, "stop"], check=False, timeout=120)
+                logger.info("Stopped PostgreSQL %s/%s", self.version, self.cluster)
+            else:
+                logger.warning("Left PostgreSQL running: %s other connection(s) use it now.", others)
+
+
+# -- slapd ---------------------------------------------------------------------------------------------
+SLAPD_CONFIG = """\
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: {root}/slapd.pid
+olcLogLevel: none
+
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+include: file:///etc/ldap/schema/cosine.ldif
+include: file:///etc/ldap/schema/inetorgperson.ldif
+
+dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+olcPasswordHash: {{SSHA}}
+
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcDbDirectory: {root}/db
+olcSuffix: {suffix}
+olcRootDN: {admin_dn}
+olcRootPW: {admin_hash}
+olcDbMaxSize: 1073741824
+olcDbIndex: objectClass eq
+olcDbIndex: mail eq
+olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
+olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by self read by * none
+"""
+
+
+class Slapd:
+    """A private OpenLDAP server: the directory the attendees are imported into and log in against."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.uri = f"ldap://127.0.0.1:{self.port}/"
+        self.admin_dn = f"cn=admin,{LDAP_SUFFIX}"
+        self.admin_password = secrets.token_hex(12)
+        self.reader_dn = f"cn=reader,{LDAP_SUFFIX}"
+        self.reader_password = secrets.token_hex(12)
+        self.people = f"ou=people,{LDAP_SUFFIX}"
+
+    @staticmethod
+    def _hash(secret: str) -> str:
+        return subprocess.run(
+            [SLAPPASSWD, "-s", secret], capture_output=True, text=True, check=True, timeout=20
+        ).stdout.strip()
+
+    def start(self) -> None:
+        if not Path(SLAPD).exists():
+            raise StackError("slapd is not installed: run bin/setup --dev (Debian packages slapd, ldap-utils).")
+        (self.root / "conf").mkdir(parents=True)
+        (self.root / "db").mkdir()
+        ldif = self.root / "config.ldif"
+        ldif.write_text(
+            SLAPD_CONFIG.format(
+                root=self.root,
+                suffix=LDAP_SUFFIX,
+                admin_dn=self.admin_dn,
+                admin_hash=self._hash(self.admin_password),
+                reader_dn=self.reader_dn,
+            )
+        )
+        subprocess.run([SLAPADD, "-n", "0", "-F", str(self.root / "conf"), "-l", str(ldif)], check=True, timeout=60)
+        subprocess.run([SLAPD, "-h", self.uri, "-F", str(self.root / "conf")], check=True, timeout=60)
+        _wait_for_port(self.port, 15, "slapd")
+        import ldap
+
+        conn = ldap.initialize(self.uri)
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
+        conn.simple_bind_s(self.admin_dn, self.admin_password)
+        try:
+            conn.add_s(
+                LDAP_SUFFIX, [("objectClass", [b"dcObject", b"organization"]), ("dc", [b"bench"]), ("o", [b"b"])]
+            )
+            conn.add_s(
+                self.reader_dn,
+                [
+                    ("objectClass", [b"organizationalRole", b"simpleSecurityObject"]),
+                    ("cn", [b"reader"]),
+                    ("userPassword", [self._hash(self.reader_password).encode()]),
+                ],
+            )
+            conn.add_s(self.people, [("objectClass", [b"organizationalUnit"]), ("ou", [b"people"])])
+        finally:
+            conn.unbind_s()
+        logger.info("slapd listening on %s", self.uri)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LDAP_URI": self.uri,
+            "LDAP_BIND_DN": self.reader_dn,
+            "LDAP_BIND_PASSWORD": self.reader_password,
+            "LDAP_USER_BASE": self.people,
+            "LDAP_IMPORT_BASE": self.people,
+            "LDAP_ADMIN_DN": self.admin_dn,
+            "LDAP_ADMIN_PASSWORD": self.admin_password,
+        }
+
+    def pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.root / "slapd.pid").read_text().strip())
+        return None
+
+    def stop(self) -> None:
+        pid_file = self.root / "slapd.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ValueError):
+                _stop_pid(int(pid_file.read_text().strip()))
+
+
+# -- the front end ------------------------------------------------------------------------------------
+class FrontEnd:
+    """lpcfe under gunicorn with gthread workers."""
+
+    def __init__(self, root: Path, env: dict[str, str], workers: int, threads: int, port: int, app: str) -> None:
+        self.root = root
+        self.app = app
+        self.env = env
+        self.workers = workers
+        self.threads = threads
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+        self.log_path = root / "gunicorn.log"
+
+    def manage(self, *args: str, timeout: float = 1800, quiet: bool = False) -> str:
+        """Run a management command with the stack's settings; its output, or StackError."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = (result.stdout + result.stderr).strip()
+        if result.returncode != 0:
+            raise StackError(f"manage.py {' '.join(args)} failed (exit {result.returncode}):\n{output[-3000:]}")
+        if not quiet and output:
+            logger.info("manage.py %s:\n%s", args[0], _last_lines(output, 12))
+        return output
+
+    def probe(self, command: str, room_name: str) -> dict[str, Any]:
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.probe", command, room_name],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise StackError(f"bench.probe {command} failed:\n{result.stderr[-2000:]}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                self.app,
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--backlog",
+                "2048",
+                # Browsers reach the front end through a proxy that keeps connections open; so does the bench.
+                "--keep-alive",
+                "30",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "10",
+                "--worker-tmp-dir",
+                "/dev/shm",
+                "--pid",
+                str(self.root / "gunicorn.pid"),
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StackError(f"gunicorn exited ({self.process.returncode}); see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/static/css/lpcfe.css", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise StackError(f"gunicorn did not answer within 60 s; see {self.log_path}")
+        logger.info("Front end: gunicorn %d x %d threads at %s", self.workers, self.threads, self.url)
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        with contextlib.suppress(OSError):
+            return [int(p) for p in children.read_text().split()]
+        return []
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+def _last_lines(text: str, count: int) -> str:
+    return "\n".join(text.splitlines()[-count:])
+
+
+# -- the whole stack ------------------------------------------------------------------------------------
+class Stack:
+    """Start with `start()` inside `with contextlib.ExitStack() as cleanup`; every part stops on exit."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        workers: int,
+        threads: int,
+        bcrypt_rounds: int,
+        keep: bool,
+        profile_frontend: bool = False,
+        bbb_separate: bool = True,
+    ) -> None:
+        self.root = root
+        self.profile_frontend = profile_frontend
+        self.bbb_separate = bbb_separate
+        self.bbb: FrontEnd | None = None
+        self.workers = workers
+        self.threads = threads
+        self.bcrypt_rounds = bcrypt_rounds
+        self.keep = keep
+        self.postgres: Postgres | None = None
+        self.slapd: Slapd | None = None
+        self.synapse: LocalSynapse | None = None
+        self.front: FrontEnd | None = None
+        self.versions: dict[str, str] = {}
+
+    def start(self, cleanup: contextlib.ExitStack) -> None:
+        tag = f"{os.getpid()}_{secrets.token_hex(2)}"
+        self.postgres = Postgres(tag)
+        self.postgres.start()
+        if not self.keep:
+            cleanup.callback(self.postgres.stop)
+        front_db = self.postgres.create_database(f"lpcfe_bench_{tag}")
+        synapse_db = self.postgres.create_database(f"synapse_bench_{tag}", synapse=True)
+        self.versions["postgresql"] = self.postgres.server_version()
+
+        self.slapd = Slapd(self.root / "slapd")
+        cleanup.callback(self.slapd.stop)
+        self.slapd.start()
+
+        self.synapse = LocalSynapse(
+            self.root / "synapse",
+            server_name="bench.lpcfe.test",
+            raise_rate_limits=True,
+            bcrypt_rounds=self.bcrypt_rounds,
+            database_args={
+                "user": self.postgres.role,
+                "password": self.postgres.password,
+                "database": synapse_db,
+                "host": "127.0.0.1",
+                "port": self.postgres.port,
+            },
+        )
+        cleanup.callback(self.synapse.stop)
+        logger.info("Starting Synapse on PostgreSQL (bcrypt_rounds %d)…", self.bcrypt_rounds)
+        self.synapse.start(timeout=180)
+        import synapse
+
+        self.versions["synapse"] = synapse.__version__
+
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("LDAP_", "MATRIX_", "BBB_", "DJANGO_"))},
+            "DJANGO_SETTINGS_MODULE": "lpcfe.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_COOKIES": "0",
+            "SECURE_HSTS_SECONDS": "0",
+            "DATABASE_URL": self.postgres.url(front_db),
+            "LPCFE_DATA_DIR": str(self.root / "data"),
+            **self.slapd.env(),
+            **self.synapse.env(),
+        }
+        if self.bbb_separate:
+            # The BBB double in a process of its own, as BBB runs on its own servers: the same project
+            # with BBB_URL empty (so the simulator is mounted), sharing the database and data folder;
+            # the front end reaches it through BBB_URL like a real BBB. Inside the front end, its
+            # answers would compete with the pages it answers for (the front page asks BBB how full
+            # each room is) and distort both.
+            bbb_port = free_port()
+            bbb_env = {**env, "SITE_URL": f"http://127.0.0.1:{bbb_port}"}
+            secret_file = self.root / "data" / "bbb_simulator_secret"
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
+            secret_file.write_text(secrets.token_hex(20))
+            secret_file.chmod(0o600)
+            self.bbb = FrontEnd(self.root / "bbb", bbb_env, 1, 8, bbb_port, "lpcfe.wsgi:application")
+            self.bbb.root.mkdir()
+            env["BBB_URL"] = f"{self.bbb.url}/bbb-simulator/bigbluebutton/"
+            env["BBB_SECRET"] = secret_file.read_text().strip()
+            self.bbb.manage("migrate", "--noinput", quiet=True)
+        app = "lpcfe.wsgi:application"
+        if self.profile_frontend:
+            (self.root / "profile").mkdir()
+            env["BENCH_PROFILE_DIR"] = str(self.root / "profile")
+            app = "bench.profiled_wsgi:application"
+        self.front = FrontEnd(self.root, env, self.workers, self.threads, port, app)
+        self.front.manage("migrate", "--noinput", quiet=True)
+        self.front.manage("createcachetable", quiet=True)
+        self.front.manage("collectstatic", "--noinput", quiet=True)
+        if self.bbb is not None:
+            cleanup.callback(self.bbb.stop)
+            self.bbb.start()
+        cleanup.callback(self.front.stop)
+        self.front.start()
+
+    def facts(self, room_name: str) -> dict[str, Any]:
+        """Counts from the database; BBB creates from the double's side (where it is mounted)."""
+        found = self.front.probe("facts", room_name)
+        if self.bbb is not None:
+            found.update({k: v for k, v in self.bbb.probe("facts", room_name).items() if k.startswith("bbb_")})
+        return found

@@ -1,0 +1,80 @@
+"""The benchmark harness's own checks: option parsing and the report (no stack is started here;
+the benchmark itself is `python -m bench`, see README "Performance")."""
+
+import json
+
+import pytest
+
+from bench.chat import ClientShape, client_shape
+from bench.cli import parse_args
+from bench.profiling import endpoint, summarise_synapse_log
+from bench.report import Scenario, format_table, percentile, write_json
+from bench.scenarios import spread
+
+
+def test_full_and_quick_defaults_and_overrides():
+    full = parse_args([])
+    assert (full.attendees, full.chat_clients, full.join_clients, full.baseline_clients) == (1000, 500, 500, 500)
+    assert full.scenarios == ("login", "join", "chat", "baseline") and full.bcrypt_rounds == 12
+    quick = parse_args(["--quick", "--chat-clients", "20"])
+    assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
+    assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--scenarios", "login,nope"], ["--quick", "--chat-clients", "101"], ["--bcrypt-rounds", "2"], ["-n", "0"]],
+)
+def test_bad_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_percentiles_and_arrivals():
+    samples = [i / 100 for i in range(1, 101)]
+    assert percentile(samples, 50) == 0.5 and percentile(samples, 95) == 0.95 and percentile(samples, 99) == 0.99
+    assert percentile([], 95) is None
+    arrivals = spread(10, 10.0, burst=4)
+    assert arrivals[:4] == [0.0] * 4 and arrivals[-1] == pytest.approx(9.0) and arrivals == sorted(arrivals)
+
+
+def test_table_and_json(tmp_path):
+    herd = Scenario("login", "1. login herd", planned=3, latencies=[0.1, 0.2, 0.25], started_at=10.0, finished_at=12.0)
+    herd.target("p95", "< 300 ms", "250 ms", True)
+    chat = Scenario("chat_open", "3a. chat open storm", planned=2, latencies=[1.5], started_at=0, finished_at=3)
+    chat.error("token hand-off: HTTP 503")
+    chat.extra["hs_requests_per_client"] = 1.0
+    chat.target("p95 per client", "< 2 s", "1500 ms", False)
+    skipped = Scenario("join", "2. join storm", skipped="no 'join' URL")
+    table = format_table([herd, skipped, chat], {"ours_s": 3.0, "baseline_s": 300.0, "text": "100× sooner"})
+    lines = table.splitlines()
+    assert lines[0].split() == ["scenario", "done", "errors", "time", "per", "s", "p50", "p95", "p99"]
+    assert "3/3" in lines[2] and "200 ms" in lines[2] and "250 ms" in lines[2] and "2.00 s" in lines[2]
+    assert "skipped" in lines[3] and "1/2" in lines[4]
+    assert "homeserver requests/client 1.0" in table and "100× sooner" in table
+    assert "[met] 1. login herd: p95 < 300 ms" in table and "[MISSED] 3a. chat open storm" in table
+    out = tmp_path / "r.json"
+    write_json(out, {"scenarios": [herd.as_json(), chat.as_json()]})
+    data = json.loads(out.read_text())
+    assert data["scenarios"][0]["latency_s"]["p95"] == 0.25 and data["scenarios"][0]["throughput_per_s"] == 1.5
+    assert data["scenarios"][1]["error_kinds"] == {"token hand-off: HTTP 503": 1}
+
+
+def test_client_shape_mirrors_the_embedded_client():
+    shape = client_shape()
+    assert isinstance(shape, ClientShape) and shape.timeline_limit > 0 and shape.sync_timeout_ms >= 1000
+    room = json.loads(shape.sync_filter("!r:x"))["room"]
+    assert room["rooms"] == ["!r:x"] and room["timeline"]["lazy_load_members"] is True
+
+
+def test_synapse_log_summary_groups_by_endpoint():
+    line = (
+        "2026-11-25 01:00:00,000 - synapse.access.http.1 - 1 - INFO - GET-1 - 127.0.0.1 - 1 - {@a:x} Processed "
+        'request: 0.020sec/0.000sec ru=(0.010sec, 0.002sec) db=(0.001sec/0.004sec/2) 2048B 200 "GET '
+        '/_matrix/client/v3/rooms/!abc:x/messages?dir=b HTTP/1.1" "ua" [0 dbevts]'
+    )
+    assert endpoint("/_matrix/client/v3/rooms/!abc:x/messages?dir=b") == "/_matrix/client/v3/rooms/{id}/messages"
+    summary = summarise_synapse_log("\n".join([line, line, "unrelated"]))
+    assert "requests: 2" in summary and "GET /_matrix/client/v3/rooms/{id}/messages" in summary
