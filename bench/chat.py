@@ -43,8 +43,13 @@ class ClientShape:
     shown_types: tuple[str, ...] = ("m.room.message", "m.room.redaction")
     source: str = "defaults (chat.js not found)"
 
+    timeline_types: bool = True  # False only for the --sync-filter experiment
+
     def sync_filter(self, room_id: str) -> str:
         none = {"not_types": ["*"]}
+        timeline: dict[str, Any] = {"limit": self.timeline_limit, "lazy_load_members": True}
+        if self.timeline_types:
+            timeline["types"] = list(self.shown_types)
         return json.dumps(
             {
                 "presence": none,
@@ -52,11 +57,7 @@ class ClientShape:
                 "room": {
                     "rooms": [room_id],
                     "state": {"lazy_load_members": True, "types": ["m.room.member"]},
-                    "timeline": {
-                        "limit": self.timeline_limit,
-                        "lazy_load_members": True,
-                        "types": list(self.shown_types),
-                    },
+                    "timeline": timeline,
                     "ephemeral": none,
                     "account_data": none,
                 },
@@ -268,8 +269,13 @@ async def chat_storm(
     seconds: float,
     grace: float,
     seed: int,
+    timeline_types: bool = True,
 ) -> ChatRun:
     shape = client_shape()
+    if not timeline_types:
+        from dataclasses import replace
+
+        shape = replace(shape, timeline_types=False)
     rng = random.Random(seed)
     chosen = [ChatClient(b, shape) for b in rng.sample(browsers, clients)]
     opening = Scenario("chat_open", "3a. chat open storm")

@@ -189,6 +189,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
                     seconds=options.message_seconds,
                     grace=options.delivery_grace,
                     seed=options.seed,
+                    timeline_types=options.sync_filter == "client",
                 )
                 profiler.finish("chat")
                 cpu["chat"] = meter.delta(before, meter.snapshot())
