@@ -305,18 +305,23 @@ def participant_estimate(room: Room) -> int | None:
         return counted + (cache.get(joins_key) or 0)
     if server_is_down(server):
         return None
+    asked_at = time.time()
     try:
         info = bbb.get_meeting_info(server, meeting_id)
         count = info.participant_count
         cached = cache.get(_key("meeting", server, meeting_id))
-        if cached and cached.create_time != info.create_time:
+        if cached and cached.create_time != info.create_time and cached.created_at < asked_at:
             forget_meeting(room)
     except BBBError as error:
         if not error.meeting_gone:
             _remember_failure(server, error)
             return None
         count = 0
-        forget_meeting(room)
+        # In a join storm a create may finish while this question is on its way: an answer
+        # older than the cached meeting says nothing about it (forgetting it meant a second create).
+        cached = cache.get(_key("meeting", server, meeting_id))
+        if cached is None or cached.created_at < asked_at:
+            forget_meeting(room)
     cache.set_many({key: count, joins_key: 0}, PARTICIPANTS_SECONDS)
     return count
 

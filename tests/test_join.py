@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bbb_simulator.models import SimApiCall, SimAttendee, SimMeeting
-from sessions import bbb
+from sessions import bbb, meetings
 from sessions.joinrules import JoinDecision
 from sessions.models import JoinLog, Room
 from tests import factories
@@ -469,3 +469,20 @@ def test_chat_url_in_userdata_carries_a_single_use_ticket(bbb_double, hall, matr
     assert handoff.redeem_ticket(ticket, hall).email == "ada@example.org"
     with pytest.raises(handoff.ChatRefused):
         handoff.redeem_ticket(ticket, hall)
+
+
+@live
+def test_a_count_asked_before_a_create_does_not_forget_the_new_meeting(bbb_double, hall):
+    # Join storm race: a participant count sent before the first create, answered "notFound"
+    # after it, must not drop the fresh meeting (that caused a second create under load).
+    server = bbb.server_for(hall)
+    key = meetings._key("meeting", server, meetings.meeting_id_for(hall))
+    fresh = meetings.Meeting(server.name, meetings.meeting_id_for(hall), 1, time.time() + 60)
+    cache.set(key, fresh, 300)
+    assert meetings.participant_estimate(hall) == 0  # the double has no such meeting: notFound
+    assert cache.get(key) == fresh
+    cache.delete(meetings._key("count", server, meetings.meeting_id_for(hall)))
+    stale = meetings.Meeting(server.name, meetings.meeting_id_for(hall), 1, time.time() - 60)
+    cache.set(key, stale, 300)
+    assert meetings.participant_estimate(hall) == 0
+    assert cache.get(key) is None  # created before the question: BBB's answer stands
