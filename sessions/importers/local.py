@@ -60,30 +60,6 @@ def _strip_trailing_comment(text: str) -> str:
     return re.split(r"\s#", text, maxsplit=1)[0].rstrip()
 
 
-def _speakers(value: str, where: Where, problems: Problems) -> tuple[list[str], list[str]]:
-    names: list[str] = []
-    emails: list[str] = []
-    for item in (s.strip() for s in value.split(",")):
-        if not item:
-            continue
-        name, email = item, ""
-        if m := _SPEAKER.match(item):
-            name, email = m.group(1).strip(), m.group(2).strip()
-        elif "@" in item and " " not in item:
-            name, email = "", item
-        if email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                problems.error(
-                    where, _("speaker %(item)r: %(email)r is not an email address") % {"item": item, "email": email}
-                )
-                continue
-            emails.append(email.lower())
-        names.append(name or email.split("@")[0])
-    return names, emails
-
-
 def _time_range(text: str, day: date, default_tz: tzinfo | None, where: Where, problems: Problems):
     m = _TIMES.match(text.strip())
     if not m:
