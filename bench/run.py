@@ -334,10 +334,11 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             front.manage("import_schedule", str(schedule))
             setup["import_schedule_s"] = round(time.monotonic() - started, 1)
-            started = time.monotonic()
-            front.manage("provision_matrix", "--no-progress", "--workers", "8")
-            setup["provision_matrix_s"] = round(time.monotonic() - started, 1)
-            logger.info("Loaded %d attendees and %d tracks; Matrix provisioned.", len(attendees), options.tracks)
+            if set(options.scenarios) & {"chat", "baseline"}:
+                started = time.monotonic()
+                front.manage("provision_matrix", "--no-progress", "--workers", "8")
+                setup["provision_matrix_s"] = round(time.monotonic() - started, 1)
+            logger.info("Loaded %d attendees and %d tracks.", len(attendees), options.tracks)
 
             scenarios = asyncio.run(drive(options, stack, attendees, results, profiler))
             results["machine"] = machine_facts(stack.versions.get("synapse", ""), stack.versions.get("postgresql", ""))

@@ -319,8 +319,10 @@ def participant_estimate(room: Room) -> int | None:
         count = 0
         # In a join storm a create may finish while this question is on its way: an answer
         # older than the cached meeting says nothing about it (forgetting it meant a second create).
+        # With nothing cached there is nothing to forget, and deleting anyway could remove a
+        # meeting stored a moment after the read.
         cached = cache.get(_key("meeting", server, meeting_id))
-        if cached is None or cached.created_at < asked_at:
+        if cached is not None and cached.created_at < asked_at:
             forget_meeting(room)
     cache.set_many({key: count, joins_key: 0}, PARTICIPANTS_SECONDS)
     return count

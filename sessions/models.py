@@ -4,7 +4,9 @@ Times are stored in UTC; the conference's IANA zone is kept for display and for 
 whose sources give wall-clock times.
 """
 
+import threading
 import zoneinfo
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -19,6 +21,11 @@ def validate_timezone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value}) from None
+
+
+# A page asks for the conference several times (its zone, the header, the join rules); during a
+# request they share one query. Set by ConferenceMemoMiddleware, so commands always read afresh.
+_request_memo = threading.local()
 
 
 class Conference(models.Model):
@@ -42,7 +49,32 @@ class Conference(models.Model):
 
     @classmethod
     def current(cls) -> "Conference | None":
-        return cls.objects.order_by("pk").first()
+        memo = getattr(_request_memo, "conference", None)
+        if memo is None:
+            return cls.objects.order_by("pk").first()
+        if not memo:
+            memo.append(cls.objects.order_by("pk").first())
+        return memo[0]
+
+    @staticmethod
+    def forget_current() -> None:
+        """After a change to the conference: the rest of this request reads it again."""
+        if getattr(_request_memo, "conference", None):
+            _request_memo.conference = []
+
+
+class ConferenceMemoMiddleware:
+    """Lets Conference.current() query once per request."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        _request_memo.conference = []
+        try:
+            return self.get_response(request)
+        finally:
+            _request_memo.conference = None
 
 
 class Track(models.Model):

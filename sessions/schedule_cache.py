@@ -79,6 +79,8 @@ def _on_schedule_changed(sender: Any, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Conference)
 def _on_model_change(sender: Any, **kwargs: Any) -> None:
     bump()
+    if sender is Conference:
+        Conference.forget_current()
 
 
 @receiver(pre_save, sender=Talk)

@@ -486,3 +486,25 @@ def test_a_count_asked_before_a_create_does_not_forget_the_new_meeting(bbb_doubl
     cache.set(key, stale, 300)
     assert meetings.participant_estimate(hall) == 0
     assert cache.get(key) is None  # created before the question: BBB's answer stands
+
+
+@live
+def test_a_count_answered_not_found_leaves_a_meeting_stored_while_it_looked(bbb_double, hall, monkeypatch):
+    # The other interleaving of the same race: nothing cached when the count reads the cache,
+    # the first create stores its meeting right after that read. The count must not delete it.
+    server = bbb.server_for(hall)
+    key = meetings._key("meeting", server, meetings.meeting_id_for(hall))
+    fresh = meetings.Meeting(server.name, meetings.meeting_id_for(hall), 1, time.time())
+    real_get = cache.get
+    reads = []
+
+    def get_then_create_lands(k, *args, **kwargs):
+        value = real_get(k, *args, **kwargs)
+        if k == key and not reads:
+            reads.append(k)
+            cache.set(key, fresh, 300)  # the concurrent create finishes just after this read
+        return value
+
+    monkeypatch.setattr(cache, "get", get_then_create_lands)
+    assert meetings.participant_estimate(hall) == 0  # the double has no such meeting: notFound
+    assert reads and real_get(key) == fresh

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sessions import agenda, schedule_cache
 from sessions.joinrules import decide
-from sessions.models import Talk
+from sessions.models import Conference, Talk
 from sessions.people import ANONYMOUS, Viewer, viewer_for
 from sessions.signals import schedule_changed
 from tests import factories, schedule_data
@@ -167,6 +169,19 @@ def test_now_page_cost_does_not_grow_with_schedule_size(sched, django_assert_max
         client.get(reverse("now"))  # fills the cache
         with django_assert_max_num_queries(10):
             client.get(reverse("now"))
+
+
+def test_the_conference_is_read_once_per_request_and_afresh_after_a_change(sched):
+    client, _ = schedule_data.client_for("attendee")
+    with frozen(at(10, 35)), CaptureQueriesContext(connection) as queries:
+        client.get(reverse("now"))
+    conference_reads = [q for q in queries.captured_queries if 'FROM "lpc_sessions_conference"' in q["sql"]]
+    assert len(conference_reads) == 1
+    conference = Conference.current()
+    conference.name = "Renamed Conference"
+    conference.save()
+    with frozen(at(10, 35)):
+        assert "Renamed Conference" in client.get(reverse("now")).content.decode()
 
 
 def test_the_viewer_is_worked_out_once_per_request_and_per_user(rf, django_assert_num_queries):
