@@ -14,7 +14,7 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "login_window": (60.0, 10.0),
     "join_clients": (500, 50),
     "join_window": (30.0, 5.0),
-    "join_burst": (50, 10),
+    "join_burst": (10, 5),
     "chat_clients": (500, 50),
     "chat_deadline": (60.0, 60.0),
     "message_rate": (2.0, 2.0),
