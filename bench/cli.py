@@ -54,7 +54,6 @@ class Options:
     profile: str
     profile_scenario: str
     bbb: str
-    sync_filter: str
 
 
 EPILOG = """\
@@ -132,12 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
         "own servers (default), or mounted inside the front end (BBB_URL empty, as in the demo)",
     )
     stack.add_argument(
-        "--sync-filter",
-        choices=("client", "no-timeline-types"),
-        default="client",
-        help="experiment: no-timeline-types drops the timeline's event-type list from the client's sync filter",
-    )
-    stack.add_argument(
         "--bcrypt-rounds", type=int, default=12, help="Synapse bcrypt_rounds; 12 is Synapse's default (default 12)"
     )
     stack.add_argument(
@@ -206,6 +199,5 @@ def parse_args(argv: list[str] | None = None) -> Options:
         profile=args.profile,
         profile_scenario=args.profile_scenario,
         bbb=args.bbb,
-        sync_filter=args.sync_filter,
     )
     return options

@@ -189,7 +189,6 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
                     seconds=options.message_seconds,
                     grace=options.delivery_grace,
                     seed=options.seed,
-                    timeline_types=options.sync_filter == "client",
                 )
                 profiler.finish("chat")
                 cpu["chat"] = meter.delta(before, meter.snapshot())
@@ -227,6 +226,7 @@ async def drive(options: Options, stack, attendees, results: dict[str, Any], pro
                     track_rooms,
                     clients=options.baseline_clients,
                     concurrency=options.concurrency,
+                    window=options.chat_deadline,
                     deadline=options.baseline_deadline,
                 )
                 profiler.finish("baseline")

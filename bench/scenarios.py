@@ -33,8 +33,9 @@ async def run_flows(
     deadline: float,
 ) -> None:
     """Start flow(i) at time starts[i] (seconds after now), at most `concurrency` at once; each
-    completed flow's duration (from when it got a slot) is a latency sample, each exception an
-    error. Everything still running at `deadline` seconds is cancelled and counted as not done."""
+    completed flow's duration from its arrival (waiting for a slot included, as a person would
+    wait) is a latency sample, each exception an error. Everything still running at `deadline`
+    seconds is cancelled and counted as not done."""
     limit = asyncio.Semaphore(concurrency)
     t0 = time.monotonic()
     scenario.started_at = t0
@@ -44,8 +45,8 @@ async def run_flows(
         delay = t0 + starts[i] - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        began = t0 + starts[i]
         async with limit:
-            began = time.monotonic()
             try:
                 await flow(i)
             except FlowError as exc:

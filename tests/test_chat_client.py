@@ -409,3 +409,17 @@ def test_requests_do_not_grow_with_the_room(chat):
     assert len(in_small) == len(in_big), (paths(in_small), paths(in_big))
     for request in in_small + in_big:
         assert not re.search(r"/profile/|/avatar|/thumbnail|/download|/members|/joined_members|/presence", request)
+
+
+def test_messages_behind_a_wave_of_joins_are_shown_on_opening(chat):
+    # The first sync takes the newest events of any type; when those are all joins (the room
+    # filled up after the last message), the client fetches the messages before them itself.
+    room = chat.room("Keynote")
+    early = chat.populate(room, 3)
+    for i in range(3):
+        chat.hs.send(chat.hs.token(early[i]), room.room_id, f"before the keynote {i}")
+    chat.populate(room, 40)  # 40 joins: more than the first sync's timeline
+    page = chat.open(chat.person(room, "Latecomer"), room)
+    wait_ready(page)
+    for i in range(3):
+        li_with(page, f"before the keynote {i}").wait_for(timeout=5_000)

@@ -795,17 +795,21 @@
   }
 
   // ---- sync ------------------------------------------------------------------------------------
-  function syncFilter() {
+  function syncFilter(first) {
     const none = { not_types: ["*"] };
+    // The first sync takes the newest events of any type (only messages are drawn): asked for
+    // messages only, the server reads back through every join of a freshly filled room, a cost
+    // that grows with the room. Later syncs ask for messages only, so joins, leaves and renames
+    // never wake this client. Member events arrive only for the senders of what we get.
+    const timeline = { limit: TIMELINE_LIMIT, lazy_load_members: true };
+    if (!first) timeline.types = SHOWN_TYPES;
     return JSON.stringify({
       presence: none,
       account_data: none,
       room: {
         rooms: [rid],
-        // Member events arrive only for the senders of the events we get (lazy loading); joins,
-        // leaves and renames are not timeline events for us, so they never wake this client.
         state: { lazy_load_members: true, types: ["m.room.member"] },
-        timeline: { limit: TIMELINE_LIMIT, lazy_load_members: true, types: SHOWN_TYPES },
+        timeline,
         ephemeral: none,
         account_data: none,
       },
@@ -831,17 +835,19 @@
         await fillGap(tl.prev_batch, data.next_batch);
       }
       ingest(events, data.next_batch, !first);
+      // The newest events were all joins and the like: fetch the latest messages before them.
+      if (first && !shown.size && backToken) loadEarlier();
     }
     if (rooms.leave && rooms.leave[rid]) fatal(t("left_room"));
     return !!(room && room.timeline && room.timeline.events && room.timeline.events.length);
   }
 
-  async function syncLoop(filter) {
+  async function syncLoop() {
     let failures = 0;
     let catchUp = true; // after a (re)start, answer at once rather than long-poll, so the state is known
     while (!stopped) {
       const first = !since;
-      const query = { filter, timeout: catchUp ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
+      const query = { filter: syncFilter(first), timeout: catchUp ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
       if (since) query.since = since;
       try {
         const data = await api("GET", "/sync", { query, timeout: SYNC_TIMEOUT + REQUEST_TIMEOUT });
@@ -859,10 +865,7 @@
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         if (e.status === 401) {
-          if (await reauth()) {
-            filter = syncFilter();
-            continue;
-          }
+          if (await reauth()) continue;
           return;
         }
         if (!e.transient) {
@@ -1245,7 +1248,7 @@
     }
     saveNow();
     if (viaFrontEnd) scheduleRecheck();
-    syncLoop(syncFilter());
+    syncLoop();
   }
 
   boot();
