@@ -41,6 +41,9 @@ class ClientShape:
     request_timeout_ms: int = 20000
     gap_limit: int = 100
     page_limit: int = 50
+    sync_pace_ms: int = 400
+    sync_pace_per_member_ms: int = 10
+    sync_pace_max_ms: int = 5000
     shown_types: tuple[str, ...] = ("m.room.message", "m.room.redaction")
     source: str = "defaults (chat.js not found)"
 
@@ -65,6 +68,11 @@ class ClientShape:
             separators=(",", ":"),
         )
 
+    def sync_pace(self, members: int) -> float:
+        """chat.js's syncPace(): seconds to pause after a sync that brought events."""
+        pace = min(self.sync_pace_max_ms, max(self.sync_pace_ms, members * self.sync_pace_per_member_ms))
+        return pace * (0.8 + random.random() * 0.4) / 1000
+
     def event_filter(self) -> str:
         return json.dumps({"lazy_load_members": True, "types": list(self.shown_types)}, separators=(",", ":"))
 
@@ -88,6 +96,7 @@ def client_shape(path: Path = CHAT_JS) -> ClientShape:
         or 'set_presence: "offline"' not in text
         or "if (!first) timeline.types = SHOWN_TYPES;" not in text
         or "if (first && !shown.size && backToken) loadEarlier();" not in text
+        or "if (busy && !first) await sleep(syncPace(), false);" not in text
     ):
         raise RuntimeError(f"{path}: the sync filter changed; update bench/chat.py to mirror it")
     return ClientShape(
@@ -96,6 +105,9 @@ def client_shape(path: Path = CHAT_JS) -> ClientShape:
         request_timeout_ms=const("REQUEST_TIMEOUT"),
         gap_limit=const("GAP_LIMIT"),
         page_limit=const("PAGE_LIMIT"),
+        sync_pace_ms=const("SYNC_PACE"),
+        sync_pace_per_member_ms=const("SYNC_PACE_PER_MEMBER"),
+        sync_pace_max_ms=const("SYNC_PACE_MAX"),
         shown_types=tuple(re.findall(r'"([^"]+)"', types.group(1))),
         source=str(path.relative_to(path.parent.parent.parent.parent)),
     )
@@ -112,6 +124,7 @@ class ChatClient:
     homeserver: str = ""
     since: str = ""
     received: dict[int, float] = field(default_factory=dict)  # message number -> monotonic time seen
+    members: int = 0  # the room's joined members, from the sync summary (chat.js's joinedCount)
     errors: int = 0
     open_traffic: Traffic = field(default_factory=Traffic)
     open_front_requests: int = 0
@@ -140,6 +153,9 @@ class ChatClient:
             if first:
                 raise FlowError("first sync: the room is not among the joined rooms")
             return
+        count = (room.get("summary") or {}).get("m.joined_member_count")
+        if isinstance(count, int):
+            self.members = count
         timeline = room.get("timeline") or {}
         if not first and timeline.get("limited") and timeline.get("prev_batch"):
             # What chat.js's fillGap does: fetch what the limited sync skipped.
@@ -251,6 +267,9 @@ class ChatClient:
                 await self.handle_sync(data, first=False)
                 self.since = data.get("next_batch") or self.since
                 failures = 0
+                room = ((data.get("rooms") or {}).get("join") or {}).get(self.room_id) or {}
+                if (room.get("timeline") or {}).get("events"):
+                    await asyncio.sleep(self.shape.sync_pace(self.members))
             except FlowError:
                 self.errors += 1
                 failures += 1

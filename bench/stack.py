@@ -29,8 +29,6 @@ from typing import Any
 
 from chat_embed.localsynapse import LocalSynapse
 
-SYNAPSE_CACHE_FACTOR = 4.0
-
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -454,10 +452,9 @@ class Stack:
             server_name="bench.lpcfe.test",
             raise_rate_limits=True,
             bcrypt_rounds=self.bcrypt_rounds,
-            # The homeserver settings docs/matrix.md recommends for a conference: caches sized for a
-            # busy server, and no push rule evaluation (each message would otherwise be evaluated and
-            # counted for every member of the room).
-            extra_config={"caches": {"global_factor": SYNAPSE_CACHE_FACTOR}, "push": {"enabled": False}},
+            # As docs/matrix.md recommends for a conference homeserver: no push rule evaluation (each
+            # message would otherwise be evaluated and counted for every member of the room).
+            extra_config={"push": {"enabled": False}},
             database_args={
                 "user": self.postgres.role,
                 "password": self.postgres.password,

@@ -18,7 +18,12 @@
   const GAP_LIMIT = 100; // events fetched to close a gap after a limited sync
   const CACHE_EVENTS = 50; // latest events kept in sessionStorage for a reload of this tab
   const SYNC_TIMEOUT = 30000; // long-poll
-  const SYNC_PACE = 400; // pause after a sync that brought events: a busy room batches them
+  // Pause after a sync that brought events, so that a busy room's messages arrive in batches. Every
+  // message wakes every member's long-poll, so the homeserver's work per message grows with the
+  // room: the pause does too (400 ms up to 100 people, 5 s from 500), with jitter against lockstep.
+  const SYNC_PACE = 400;
+  const SYNC_PACE_PER_MEMBER = 10;
+  const SYNC_PACE_MAX = 5000;
   const REQUEST_TIMEOUT = 20000;
   const MAX_BACKOFF = 30000;
   const ANNOUNCE_EVERY = 4000; // screen-reader announcements at most this often
@@ -220,6 +225,11 @@
     setState("error", message);
     ui.input.disabled = true;
     ui.send.disabled = true;
+  }
+
+  function syncPace() {
+    const pace = Math.min(SYNC_PACE_MAX, Math.max(SYNC_PACE, (joinedCount || 0) * SYNC_PACE_PER_MEMBER));
+    return pace * (0.8 + Math.random() * 0.4);
   }
 
   function setCount(n) {
@@ -859,9 +869,8 @@
         failures = 0;
         catchUp = false;
         if (root.dataset.state !== "live") setState("live", "");
-        // In a busy room every message would wake every client's long-poll at once; a short
-        // pause lets the next sync carry a batch instead (at most ~2 syncs a second each).
-        if (busy) await sleep(SYNC_PACE, false);
+        // A busy room: pause (see SYNC_PACE) so that the next sync carries a batch.
+        if (busy && !first) await sleep(syncPace(), false);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         if (e.status === 401) {
