@@ -197,6 +197,8 @@ olcDbIndex: objectClass eq
 olcDbIndex: mail eq
 olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
 olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by self read by * none
+# The service account lists every attendee for provisioning, in pages (docs/ldap.md).
+olcLimits: {{0}}dn.exact="{reader_dn}" size.prtotal=unlimited
 """
 
 

@@ -326,7 +326,16 @@ def all_people() -> list[Person]:
         page = SimplePagedResultsControl(True, size=500, cookie="")
         while True:
             msgid = conn.search_ext(settings.LDAP_USER_BASE, ldap.SCOPE_SUBTREE, query, attrs, serverctrls=[page])
-            _type, entries, _msgid, controls = conn.result3(msgid)
+            try:
+                _type, entries, _msgid, controls = conn.result3(msgid)
+            except ldap.SIZELIMIT_EXCEEDED:
+                # OpenLDAP caps a paged search's total at the size limit (500 by default) unless told otherwise.
+                raise DirectoryUnavailable(
+                    f"the directory stopped listing attendees after {len(people)} entries (a size limit for "
+                    f"{settings.LDAP_BIND_DN or 'anonymous binds'}). Allow that account to read every entry, "
+                    f'in OpenLDAP: olcLimits: dn.exact="{settings.LDAP_BIND_DN}" size.prtotal=unlimited '
+                    "(docs/ldap.md)."
+                ) from None
             for dn, entry in entries:
                 if dn and entry.get(settings.LDAP_EMAIL_ATTR):
                     people.append(_person_from_entry(lambda: conn, dn, cidict(entry)))

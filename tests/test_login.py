@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 
 from sessions import directory
@@ -80,6 +81,34 @@ def test_everyone_registered_is_listed_for_matrix_provisioning(registered):
     assert all(listed[email].role == role for email, role in roles.items())
     # Nobody has logged in yet: provisioning still covers every registered person.
     assert {p.email for p in attendees_for_provisioning()} >= set(PEOPLE)
+
+
+@pytest.mark.ldap
+def test_provisioning_lists_attendees_past_the_directory_size_limit(ldap_directory, settings):
+    from tests.fixtures.slapd import LIMITED_READER_DN
+
+    conn = ldap_directory.server.connect()
+    try:
+        for i in range(600):  # more than slapd's default size limit of 500, and than one page
+            conn.add_s(
+                f"mail=p{i}@example.org,{ldap_directory.people}",
+                [
+                    ("objectClass", [b"inetOrgPerson"]),
+                    ("cn", [b"P"]),
+                    ("sn", [str(i).encode()]),
+                    ("mail", [f"p{i}@example.org".encode()]),
+                ],
+            )
+    finally:
+        conn.unbind_s()
+    assert len({person.email for person in directory.all_people()}) == 600
+    # A service account still at the default limit: the message says what to change.
+    settings.LDAP_BIND_DN = LIMITED_READER_DN
+    with pytest.raises(directory.DirectoryUnavailable) as refused:
+        directory.all_people()
+    assert "after 500 entries" in refused.value.detail and "size.prtotal=unlimited" in refused.value.detail
+    with pytest.raises(CommandError, match="could not be read: the directory stopped listing attendees after 500"):
+        call_command("provision_matrix", "--dry-run")
 
 
 def test_right_code_logs_in_with_name_and_role(client, registered):

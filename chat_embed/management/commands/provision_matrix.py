@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from chat_embed.matrix import MatrixError, admin_client
 from chat_embed.provisioning import Provisioner, attendees_for_provisioning, plan_people, room_specs
+from sessions.directory import DirectoryUnavailable
 
 
 class Command(BaseCommand):
@@ -41,10 +42,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1.")
-        if options["dry_run"]:
-            self._dry_run()
-            return
         try:
+            if options["dry_run"]:
+                self._dry_run()
+                return
             client = admin_client(retry_budget=settings.MATRIX_PROVISION_RETRY_SECONDS)
             provisioner = Provisioner(
                 client=client,
@@ -57,6 +58,8 @@ class Command(BaseCommand):
             report = provisioner.run()
         except MatrixError as exc:
             raise CommandError(str(exc)) from None
+        except DirectoryUnavailable as exc:
+            raise CommandError(f"The attendee directory could not be read: {exc.detail}") from None
         except KeyboardInterrupt:
             raise CommandError("Interrupted. Finished work is recorded: run the command again to resume.") from None
 
