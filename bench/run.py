@@ -76,7 +76,7 @@ class CpuMeter:
         return {k: round(after.get(k, 0.0) - v, 1) for k, v in before.items()}
 
 
-def settle(stack, quiet: float = 0.05, window: float = 10.0, limit: float = 1800.0) -> float:
+def settle(stack, quiet: float = 0.05, window: float = 10.0, limit: float = 600.0) -> float:
     """Wait until Synapse has finished the work provisioning left behind (room stats, the user
     directory: minutes after thousands of joins), as it would have long before a keynote.
     Quiet = under `quiet` of a core over `window` seconds. Returns the seconds waited."""

@@ -455,9 +455,14 @@ class Stack:
             raise_rate_limits=True,
             bcrypt_rounds=self.bcrypt_rounds,
             # As docs/matrix.md recommends for a conference homeserver: no push rule evaluation (each
-            # message would otherwise be evaluated and counted for every member of the room) and no
-            # user directory (each join into an invite-only room records who shares it with whom).
-            extra_config={"push": {"enabled": False}, "user_directory": {"enabled": False}},
+            # message would otherwise be evaluated and counted for every member of the room), no user
+            # directory (each join into an invite-only room records who shares it with whom) and, with
+            # no federation, no federation sender (it still works through every new event).
+            extra_config={
+                "push": {"enabled": False},
+                "user_directory": {"enabled": False},
+                "federation_sender_instances": [],
+            },
             database_args={
                 "user": self.postgres.role,
                 "password": self.postgres.password,
