@@ -361,6 +361,32 @@ async def chat_storm(
     return ChatRun(opening, delivery, chosen)
 
 
+async def open_at_once(browsers: list[Browser], urls: Urls, *, concurrency: int, deadline: float) -> Scenario:
+    """For the ratio: attendees who have not opened the chat yet all open it at the same instant, as
+    the seed flow's clients start, so that both times say how fast each flow gets people ready, not
+    how fast they arrive (arriving over the minute, both would be bound by the arrival window)."""
+    shape = client_shape()
+    chosen = [ChatClient(b, shape) for b in browsers]
+    scenario = Scenario("chat_open_at_once", "3c. chat open, all at once")
+
+    async def flow(i: int) -> None:
+        await chosen[i].open(urls)
+
+    await run_flows(scenario, spread(len(chosen), 0.0), flow, concurrency=concurrency, deadline=deadline)
+    ready = [c for c in chosen if c.since]
+    scenario.extra.update(
+        {
+            "concurrency_bound": concurrency,
+            "all_ready_s": round(scenario.elapsed, 3) if len(ready) == len(chosen) else None,
+            "hs_requests_per_client": _per(ready, lambda c: c.open_traffic.requests),
+            "hs_bytes_per_client": _per(ready, lambda c: c.open_traffic.bytes_in + c.open_traffic.bytes_out),
+            "steps": summarise_timings(browsers, "chat."),
+        }
+    )
+    scenario.target("errors", "= 0", str(scenario.error_count), scenario.error_count == 0)
+    return scenario
+
+
 def _per(clients: list[ChatClient], value) -> float | None:
     if not clients:
         return None
@@ -538,10 +564,9 @@ async def baseline(
     *,
     clients: int,
     concurrency: int,
-    window: float,
     deadline: float,
 ) -> Scenario:
-    """The seed flow for `clients` people arriving over `window` seconds, as ours do."""
+    """The seed flow for `clients` people, all starting at once (at most `concurrency` in progress)."""
     scenario = Scenario("baseline", "seed flow (baseline)")
     tag = secrets.token_hex(3)
     sync_bytes: list[int] = []
@@ -551,7 +576,7 @@ async def baseline(
             await seed_flow(browsers[i], homeserver, shared_secret, admin_token, rooms, f"seed{tag}-{i:04d}")
         )
 
-    await run_flows(scenario, spread(clients, window), flow, concurrency=concurrency, deadline=deadline)
+    await run_flows(scenario, spread(clients, 0.0), flow, concurrency=concurrency, deadline=deadline)
     done = scenario.completed == clients
     scenario.extra.update(
         {

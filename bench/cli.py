@@ -63,10 +63,12 @@ Scenarios (all by default; pick with --scenarios):
   join      --join-clients attendees POST join (CSRF) on the same room within --join-window seconds
             (the first --join-burst at the same instant); counts BBB creates at the BBB double.
   chat      --chat-clients attendees open that room's chat (chat page, token hand-off, first filtered
-            sync) all at once, then long-poll /sync like the embedded client while random clients send
-            --message-rate messages/s for --message-seconds; every client must receive every message.
+            sync), arriving over --chat-deadline seconds, then long-poll /sync like the embedded client
+            while random clients send --message-rate messages/s for --message-seconds; every client must
+            receive every message.
   baseline  the seed systems' flow against the same homeserver (register at first login, auto-join all
-            track rooms, password login, unfiltered sync) for the ratio of times until all are ready.
+            track rooms, password login, unfiltered sync) for --baseline-clients starting at once, and
+            as many other attendees opening our chat at once: the ratio of times until all are ready.
 
 Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn) and is stopped at the end, also on
 Ctrl-C. Results: a table on stdout and JSON in --out (default bench/results/latest.json).

@@ -164,7 +164,7 @@ def format_table(scenarios: list[Scenario], ratio: dict[str, Any] | None = None)
                 notes.append(f"{s.title}: {label} {shown}")
     if ratio:
         notes.append(
-            "Chat open vs seed flow: ours {ours}, seed flow {base}: {text}".format(
+            "Chat open, all at once, vs seed flow: ours {ours}, seed flow {base}: {text}".format(
                 ours=ms(ratio.get("ours_s")), base=ms(ratio.get("baseline_s")), text=ratio.get("text", "")
             )
         )

@@ -456,11 +456,13 @@ class Stack:
             bcrypt_rounds=self.bcrypt_rounds,
             # As docs/matrix.md recommends for a conference homeserver: no push rule evaluation (each
             # message would otherwise be evaluated and counted for every member of the room), no user
-            # directory (each join into an invite-only room records who shares it with whom) and, with
-            # no federation, no federation sender (it still works through every new event).
+            # directory (each join into an invite-only room records who shares it with whom; "enabled"
+            # only turns off the search, the updater stops when no process is named to run it) and,
+            # with no federation, no federation sender (it still works through every new event).
             extra_config={
                 "push": {"enabled": False},
                 "user_directory": {"enabled": False},
+                "update_user_directory_from_worker": "nobody",
                 "federation_sender_instances": [],
             },
             database_args={
