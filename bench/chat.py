@@ -37,6 +37,7 @@ class ClientShape:
     """The embedded client's request parameters."""
 
     timeline_limit: int = 30
+    first_sync_limit: int = 1
     sync_timeout_ms: int = 30000
     request_timeout_ms: int = 20000
     gap_limit: int = 100
@@ -48,9 +49,10 @@ class ClientShape:
     source: str = "defaults (chat.js not found)"
 
     def sync_filter(self, room_id: str, first: bool = False) -> str:
-        """chat.js's syncFilter: the first sync takes the newest events of any type."""
+        """chat.js's syncFilter: the first sync takes the newest event of any type."""
         none = {"not_types": ["*"]}
-        timeline: dict[str, Any] = {"limit": self.timeline_limit, "lazy_load_members": True}
+        limit = self.first_sync_limit if first else self.timeline_limit
+        timeline: dict[str, Any] = {"limit": limit, "lazy_load_members": True}
         if not first:
             timeline["types"] = list(self.shown_types)
         return json.dumps(
@@ -95,12 +97,14 @@ def client_shape(path: Path = CHAT_JS) -> ClientShape:
         or "lazy_load_members: true" not in text
         or 'set_presence: "offline"' not in text
         or "if (!first) timeline.types = SHOWN_TYPES;" not in text
-        or "if (first && !shown.size && backToken) loadEarlier();" not in text
+        or "limit: first ? FIRST_SYNC_LIMIT : TIMELINE_LIMIT" not in text
+        or "if (first && backToken) loadEarlier();" not in text
         or "if (busy && !first) await sleep(syncPace(), false);" not in text
     ):
         raise RuntimeError(f"{path}: the sync filter changed; update bench/chat.py to mirror it")
     return ClientShape(
         timeline_limit=const("TIMELINE_LIMIT"),
+        first_sync_limit=const("FIRST_SYNC_LIMIT"),
         sync_timeout_ms=const("SYNC_TIMEOUT"),
         request_timeout_ms=const("REQUEST_TIMEOUT"),
         gap_limit=const("GAP_LIMIT"),
@@ -168,13 +172,10 @@ class ChatClient:
                 self.ingest(list(reversed(gap.json().get("chunk") or [])))
         self.ingest(timeline.get("events") or [])
 
-    async def load_earlier_if_empty(self, data: dict[str, Any]) -> None:
-        """chat.js after a first sync with no message in it: up to 4 pages of /messages until one has any."""
+    async def load_earlier(self, data: dict[str, Any]) -> None:
+        """chat.js after the first sync: up to 4 pages of /messages until one has a message."""
         timeline = data["rooms"]["join"][self.room_id].get("timeline") or {}
-        events = timeline.get("events") or []
         start = timeline.get("prev_batch")
-        if any(e.get("type") == "m.room.message" for e in events):
-            return
         for _page in range(4):
             if not start:
                 return
@@ -238,7 +239,7 @@ class ChatClient:
         data = reply.json()
         await self.handle_sync(data, first=True)
         self.since = data.get("next_batch", "")
-        await self.load_earlier_if_empty(data)
+        await self.load_earlier(data)
         self.open_traffic.requests = self.browser.homeserver.requests - before.requests
         self.open_traffic.bytes_in = self.browser.homeserver.bytes_in - before.bytes_in
         self.open_traffic.bytes_out = self.browser.homeserver.bytes_out - before.bytes_out

@@ -4,6 +4,7 @@ Each test opens the real chat page (`chat:room`) as an attendee; the page gets i
 the hand-off endpoint and then talks to Synapse directly, as in production.
 """
 
+import json
 import re
 import time
 import uuid
@@ -412,8 +413,8 @@ def test_requests_do_not_grow_with_the_room(chat):
 
 
 def test_messages_behind_a_wave_of_joins_are_shown_on_opening(chat):
-    # The first sync takes the newest events of any type; when those are all joins (the room
-    # filled up after the last message), the client fetches the messages before them itself.
+    # The first sync takes the newest event of any type; when the events before it are all joins
+    # (the room filled up after the last message), the messages come from "load earlier".
     room = chat.room("Keynote")
     early = chat.populate(room, 3)
     for i in range(3):
@@ -423,3 +424,29 @@ def test_messages_behind_a_wave_of_joins_are_shown_on_opening(chat):
     wait_ready(page)
     for i in range(3):
         li_with(page, f"before the keynote {i}").wait_for(timeout=5_000)
+
+
+def test_an_attendee_in_many_rooms_opens_one_rooms_chat_with_its_latest_messages(chat):
+    # Synapse builds a first-sync timeline in every room the account is in and drops the other
+    # rooms only afterwards: the first sync asks for one event, "load earlier" brings the rest.
+    room = chat.room("Track A")
+    speaker = chat.person(room, "Speaker")
+    attendee = chat.person(room, "Attendee")
+    for n in range(5):
+        other = chat.room(f"Track {n}")
+        chat.hs.join(attendee.user_id, other.room_id)
+        elsewhere = chat.outsider(other, f"Other {n}")
+        chat.hs.send(elsewhere.token, other.room_id, f"elsewhere {n}")
+    said = [f"in track A {i}" for i in range(35)]
+    for text in said:
+        chat.hs.send(speaker.token, room.room_id, text)
+
+    page = chat.open(attendee, room, start=False)
+    syncs: list[str] = []
+    page.on("request", lambda r: syncs.append(r.url) if "/sync?" in r.url else None)
+    page.goto(chat.url(room))
+    wait_ready(page)
+    li_with(page, said[0]).wait_for(timeout=5_000)
+    assert message_texts(page) == said
+    first = json.loads(parse_qs(urlsplit(syncs[0]).query)["filter"][0])
+    assert first["room"]["rooms"] == [room.room_id] and first["room"]["timeline"]["limit"] == 1

@@ -14,6 +14,7 @@
 
   const CAP = 300; // messages kept in the DOM
   const TIMELINE_LIMIT = 30; // events per sync
+  const FIRST_SYNC_LIMIT = 1; // events in the first sync: the messages come from "load earlier"
   const PAGE_LIMIT = 50; // events per "load earlier" page
   const GAP_LIMIT = 100; // events fetched to close a gap after a limited sync
   const CACHE_EVENTS = 50; // latest events kept in sessionStorage for a reload of this tab
@@ -714,6 +715,10 @@
     loadingEarlier = true;
     ui.earlier.disabled = true;
     ui.earlier.textContent = t("loading");
+    // Paging back from the newest events (as on opening): the reload cache keeps the page too.
+    const first = ui.list.firstElementChild;
+    const head = tail.length && shown.get(tail[0].ev.event_id);
+    const joinsTail = tail.length < CACHE_EVENTS && (head ? head.el === first : !tail.length && !first);
     try {
       let from = backToken;
       const older = []; // [{ev, tok}], newest first
@@ -749,6 +754,10 @@
         for (const q of ui.list.querySelectorAll(".quote.unknown")) fillQuote(q, q.dataset.parent);
         pruneBottom();
         ensureCurrent();
+        if (joinsTail) {
+          tail = older.concat(tail).slice(-CACHE_EVENTS); // `older` is oldest first by now
+          save();
+        }
       }
     } catch (e) {
       if (e.status === 401) await reauth();
@@ -807,11 +816,14 @@
   // ---- sync ------------------------------------------------------------------------------------
   function syncFilter(first) {
     const none = { not_types: ["*"] };
-    // The first sync takes the newest events of any type (only messages are drawn): asked for
-    // messages only, the server reads back through every join of a freshly filled room, a cost
-    // that grows with the room. Later syncs ask for messages only, so joins, leaves and renames
-    // never wake this client. Member events arrive only for the senders of what we get.
-    const timeline = { limit: TIMELINE_LIMIT, lazy_load_members: true };
+    // The first sync asks for a single event of any type. Synapse builds a first-sync timeline
+    // for every room the account is in and applies the room filter only afterwards, reading back
+    // up to five batches of twice the limit in each room (through every join of a freshly filled
+    // room, when asked for messages only): a cost that grows with the rooms and their size. The
+    // messages then come from /messages, where the type filter is applied in the database.
+    // Later syncs ask for messages only, so joins, leaves and renames never wake this client.
+    // Member events arrive only for the senders of what we get.
+    const timeline = { limit: first ? FIRST_SYNC_LIMIT : TIMELINE_LIMIT, lazy_load_members: true };
     if (!first) timeline.types = SHOWN_TYPES;
     return JSON.stringify({
       presence: none,
@@ -845,8 +857,8 @@
         await fillGap(tl.prev_batch, data.next_batch);
       }
       ingest(events, data.next_batch, !first);
-      // The newest events were all joins and the like: fetch the latest messages before them.
-      if (first && !shown.size && backToken) loadEarlier();
+      // The latest messages before the first sync's one event.
+      if (first && backToken) loadEarlier();
     }
     if (rooms.leave && rooms.leave[rid]) fatal(t("left_room"));
     return !!(room && room.timeline && room.timeline.events && room.timeline.events.length);
