@@ -151,12 +151,13 @@ class ChatClient:
                 if number.isdigit():
                     self.received.setdefault(int(number), now)
 
-    async def handle_sync(self, data: dict[str, Any], first: bool) -> None:
+    async def handle_sync(self, data: dict[str, Any], first: bool) -> bool:
+        """Like chat.js's handleSync; True when the sync brought timeline events (a busy room)."""
         room = ((data.get("rooms") or {}).get("join") or {}).get(self.room_id)
         if room is None:
             if first:
                 raise FlowError("first sync: the room is not among the joined rooms")
-            return
+            return False
         count = (room.get("summary") or {}).get("m.joined_member_count")
         if isinstance(count, int):
             self.members = count
@@ -171,6 +172,7 @@ class ChatClient:
             if gap.status == 200:
                 self.ingest(list(reversed(gap.json().get("chunk") or [])))
         self.ingest(timeline.get("events") or [])
+        return bool(timeline.get("events"))
 
     async def load_earlier(self, data: dict[str, Any]) -> None:
         """chat.js after the first sync: up to 4 pages of /messages until one has a message."""
@@ -265,11 +267,10 @@ class ChatClient:
                 if reply.status != 200:
                     raise FlowError(f"sync: HTTP {reply.status}")
                 data = reply.json()
-                await self.handle_sync(data, first=False)
+                busy = await self.handle_sync(data, first=False)
                 self.since = data.get("next_batch") or self.since
                 failures = 0
-                room = ((data.get("rooms") or {}).get("join") or {}).get(self.room_id) or {}
-                if (room.get("timeline") or {}).get("events"):
+                if busy:
                     await asyncio.sleep(self.shape.sync_pace(self.members))
             except FlowError:
                 self.errors += 1
@@ -325,23 +326,12 @@ async def chat_storm(
     rng = random.Random(seed)
     chosen = [ChatClient(b, shape) for b in rng.sample(browsers, clients)]
     opening = Scenario("chat_open", "3a. chat open storm")
-
-    async def flow(i: int) -> None:
-        await chosen[i].open(urls)
-
     # Arrivals over the window, like the login herd; the hard limit leaves the last ones time to finish.
-    await run_flows(opening, spread(clients, deadline), flow, concurrency=concurrency, deadline=deadline + 30)
-    ready = [c for c in chosen if c.since]
+    ready = await _open_chats(opening, chosen, urls, spread(clients, deadline), concurrency, deadline + 30)
     opening.extra.update(
         {
-            "client_shape": shape.source,
-            "concurrency_bound": concurrency,
-            "all_ready_s": round(opening.elapsed, 3) if len(ready) == clients else None,
-            "hs_requests_per_client": _per(ready, lambda c: c.open_traffic.requests),
-            "hs_bytes_per_client": _per(ready, lambda c: c.open_traffic.bytes_in + c.open_traffic.bytes_out),
             "fe_requests_per_client": _per(ready, lambda c: c.open_front_requests),
             "static_bytes_per_client": _per(ready, lambda c: c.browser.static.bytes_in),
-            "steps": summarise_timings([c.browser for c in chosen], "chat."),
         }
     )
     p95 = opening.pct(95)
@@ -369,23 +359,33 @@ async def open_at_once(browsers: list[Browser], urls: Urls, *, concurrency: int,
     shape = client_shape()
     chosen = [ChatClient(b, shape) for b in browsers]
     scenario = Scenario("chat_open_at_once", "3c. chat open, all at once")
+    await _open_chats(scenario, chosen, urls, [0.0] * len(chosen), concurrency, deadline)
+    scenario.target("errors", "= 0", str(scenario.error_count), scenario.error_count == 0)
+    return scenario
+
+
+async def _open_chats(
+    scenario: Scenario, chosen: list[ChatClient], urls: Urls, starts: list[float], concurrency: int, deadline: float
+) -> list[ChatClient]:
+    """Each client opens the chat at its start time; the figures both opening scenarios report.
+    Returns the clients that became ready."""
 
     async def flow(i: int) -> None:
         await chosen[i].open(urls)
 
-    await run_flows(scenario, spread(len(chosen), 0.0), flow, concurrency=concurrency, deadline=deadline)
+    await run_flows(scenario, starts, flow, concurrency=concurrency, deadline=deadline)
     ready = [c for c in chosen if c.since]
     scenario.extra.update(
         {
+            "client_shape": chosen[0].shape.source if chosen else None,
             "concurrency_bound": concurrency,
             "all_ready_s": round(scenario.elapsed, 3) if len(ready) == len(chosen) else None,
             "hs_requests_per_client": _per(ready, lambda c: c.open_traffic.requests),
             "hs_bytes_per_client": _per(ready, lambda c: c.open_traffic.bytes_in + c.open_traffic.bytes_out),
-            "steps": summarise_timings(browsers, "chat."),
+            "steps": summarise_timings([c.browser for c in chosen], "chat."),
         }
     )
-    scenario.target("errors", "= 0", str(scenario.error_count), scenario.error_count == 0)
-    return scenario
+    return ready
 
 
 def _per(clients: list[ChatClient], value) -> float | None:
@@ -577,7 +577,7 @@ async def baseline(
             await seed_flow(browsers[i], homeserver, shared_secret, admin_token, rooms, f"seed{tag}-{i:04d}")
         )
 
-    await run_flows(scenario, spread(clients, 0.0), flow, concurrency=concurrency, deadline=deadline)
+    await run_flows(scenario, [0.0] * clients, flow, concurrency=concurrency, deadline=deadline)
     done = scenario.completed == clients
     scenario.extra.update(
         {
