@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.importing import needs_samples, run_import, snapshot
+from tests.importing import run_import, snapshot
 
 DATA = Path(__file__).parent / "data"
 
@@ -210,7 +210,6 @@ def test_indico_json_syntax_error_names_the_line(conf):
     assert f"timetable.json:{line}: not valid JSON: Expecting ',' delimiter" in err
 
 
-@needs_samples
 def test_frab_xml_errors_name_lines(conf):
     from tests.importing import SAMPLES
 
@@ -226,7 +225,6 @@ def test_frab_xml_errors_name_lines(conf):
     assert f"schedule.xml:{line}: not well-formed XML: mismatched tag" in err
 
 
-@needs_samples
 def test_frab_json_duplicate_ids_and_overlaps_name_json_paths(conf):
     from tests.importing import SAMPLES
 
