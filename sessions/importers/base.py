@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -81,6 +83,26 @@ class ImportFailed(Exception):
         self.problems = problems
         count = len(problems.errors)
         super().__init__(_("%(count)d error(s) in the schedule source; nothing was changed.") % {"count": count})
+
+
+_HTTP_URL = URLValidator(schemes=["http", "https"])
+
+
+def checked_url(value: str, where: Where, problems: Problems) -> str:
+    """`value` if it is an absolute http(s) URL, else "" after an error at `where`.
+
+    Every importer passes every link through here: a session URL is served to browsers and to
+    other sites (/api/schedule.json), so `javascript:` or `data:` links must never get in."""
+    if not value:
+        return ""
+    try:
+        _HTTP_URL(value)
+    except ValidationError:
+        problems.error(
+            where, _("%(value)r is not an http(s) URL (links must start with http:// or https://)") % {"value": value}
+        )
+        return ""
+    return value
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sessions.importers.base import (
     ParsedSession,
     Problems,
     Where,
+    checked_url,
     decode_text,
     json_path,
 )
@@ -302,7 +303,7 @@ def parse_frab(
         abstract = ev.fields.get("abstract", "") or ev.fields.get("description", "")
         if subtitle and subtitle not in abstract:
             abstract = f"{subtitle}\n\n{abstract}".strip()
-        url = ev.fields.get("url", "")
+        url = checked_url(ev.fields.get("url", ""), ev.at("url"), problems)
         sessions.append(
             ParsedSession(
                 external_id=guid or f"frab:{acronym}:{event_id}",
@@ -314,7 +315,7 @@ def parse_frab(
                 track=ev.fields.get("track") or None,
                 speaker_names=ev.persons,
                 abstract=abstract,
-                url=url if url.startswith(("http://", "https://")) else "",
+                url=url,
                 is_break=ev.fields.get("type", "").lower() in BREAK_TYPES,
             )
         )
