@@ -76,6 +76,30 @@ class Problems:
         return any(not p.warning for p in self.items)
 
 
+_VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+def summarise(problems: list[Problem], first: int | None = 5) -> list[str]:
+    """The lines to print for `problems`: those about the whole source first (they say what to
+    do), then the others in order, each kind of message `first` times and then one line counting
+    the rest, so a mistake repeated on every event does not bury the way out. `first=None` lists all."""
+    ordered = sorted(problems, key=lambda p: p.where.line is not None or p.where.path is not None)
+    lines: list[str] = []
+    seen: dict[tuple[bool, str], int] = {}
+    last_shown: dict[tuple[bool, str], int] = {}
+    for problem in ordered:
+        kind = (problem.warning, _VARYING.sub("…", problem.message))
+        seen[kind] = seen.get(kind, 0) + 1
+        if first is None or seen[kind] <= first:
+            lines.append(str(problem))
+            last_shown[kind] = len(lines) - 1
+    for kind, index in sorted(last_shown.items(), key=lambda item: -item[1]):
+        more = seen[kind] - (first or seen[kind])
+        if more > 0:
+            lines.insert(index + 1, "  " + _("… and %(n)d more like this") % {"n": more})
+    return lines
+
+
 class ImportFailed(Exception):
     """The source has errors; nothing was written. `problems` lists every one of them."""
 
