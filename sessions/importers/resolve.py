@@ -22,6 +22,7 @@ from sessions.importers.base import (
     make_slug,
     short_hash,
 )
+from sessions.importers.richtext import abstract_text
 
 MAX_LENGTHS = {"external_id": 200, "title": 500, "url": 500}
 
@@ -94,6 +95,7 @@ def resolve(
 
     unknown: dict[tuple[str, str], list[ParsedSession]] = defaultdict(list)
     for s in schedule.sessions:
+        s.abstract = abstract_text(s.abstract)
         for attr, limit in MAX_LENGTHS.items():
             if len(getattr(s, attr)) > limit:
                 problems.error(
