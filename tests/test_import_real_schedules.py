@@ -17,6 +17,7 @@ from defusedxml import ElementTree as ET
 from django.urls import reverse
 
 from sessions.importers import ImportFailed, load_schedule
+from sessions.importers.richtext import abstract_text
 from sessions.models import Room, Talk
 from tests import schedule_data
 from tests.importing import run_import, snapshot
@@ -261,6 +262,11 @@ def test_html_abstracts_become_their_text_without_markup(name):
         text_words = re.findall(r"\w+", s.abstract)
         assert set(_words(source["abstract"])) <= set(text_words), s.title
         assert "\n\n" in s.abstract or source["abstract"].count("<p") <= 1
+
+
+def test_plain_text_abstracts_that_mention_angle_brackets_stay_as_written():
+    for text in ("#include <stdio.h> and a < b && c > d", "Use std::vector<int> &x", "5 < 6\n\n7 > 3"):
+        assert abstract_text(text) == text
 
 
 @pytest.mark.django_db
