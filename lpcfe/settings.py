@@ -211,6 +211,9 @@ SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30,
 # Sent as "Authorization: Bearer <token>" when fetching a URL source (an Indico API token), so
 # no key has to sit in the URL, where it would end up in logs.
 SCHEDULE_SOURCE_TOKEN = env_str("SCHEDULE_SOURCE_TOKEN")
+# Two sessions at once in one room refuse the whole import unless this is on: then they are
+# imported, listed as warnings and shown side by side (large published schedules have a few).
+SCHEDULE_ALLOW_OVERLAPS = env_bool("SCHEDULE_ALLOW_OVERLAPS", False)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.

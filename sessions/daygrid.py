@@ -40,6 +40,32 @@ def _segments(talks: list[Talk], zone: tzinfo) -> list[tuple[datetime, datetime]
     return aligned
 
 
+def _lanes(talks: list[Talk]) -> dict[int, tuple[int, int]]:
+    """(lane, lanes) per talk: overlapping talks in one room get lanes side by side, each group
+    of overlapping talks as many lanes as it needs at most at once; a talk alone gets (0, 1)."""
+    out: dict[int, tuple[int, int]] = {}
+    by_room: dict[int, list[Talk]] = {}
+    for talk in talks:
+        by_room.setdefault(talk.room_id, []).append(talk)
+    for room_talks in by_room.values():
+        group: list[tuple[Talk, int]] = []
+        lane_ends: list[datetime] = []
+        group_end = datetime.min
+        for talk in sorted(room_talks, key=lambda t: (t.start, t.end)):
+            if group and talk.start >= group_end:
+                out.update({t.pk: (lane, len(lane_ends)) for t, lane in group})
+                group, lane_ends = [], []
+            lane = next((i for i, end in enumerate(lane_ends) if end <= talk.start), len(lane_ends))
+            if lane == len(lane_ends):
+                lane_ends.append(talk.end)
+            else:
+                lane_ends[lane] = talk.end
+            group.append((talk, lane))
+            group_end = talk.end if len(group) == 1 else max(group_end, talk.end)
+        out.update({t.pk: (lane, len(lane_ends)) for t, lane in group})
+    return out
+
+
 def build(day: date, talks: list[Talk], at: datetime, zone: tzinfo, preview_query: str) -> dict:
     """Template context for sessions/_day_grid.html (talks sorted by start, all on `day`)."""
     rooms = sorted({t.room_id: t.room for t in talks}.values(), key=lambda r: (r.position, r.name))
@@ -70,6 +96,7 @@ def build(day: date, talks: list[Talk], at: datetime, zone: tzinfo, preview_quer
                 return gap["row"]
         return row(at)
 
+    lanes = _lanes(talks)
     items = []
     now_index = None
     for talk in talks:
@@ -83,6 +110,9 @@ def build(day: date, talks: list[Talk], at: datetime, zone: tzinfo, preview_quer
                 "column": column[talk.room_id],
                 "other_day": talk.start.astimezone(zone).date() != day,
                 "short": (talk.end - talk.start) <= timedelta(minutes=15),
+                # Sessions at once in one room (imported with --allow-overlaps) share its column.
+                "lane": lanes[talk.pk][0],
+                "lanes": lanes[talk.pk][1],
             }
         )
     labels = []

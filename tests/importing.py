@@ -1,21 +1,17 @@
-"""Helpers for the schedule-import tests: where the real samples are, running the command, and
+"""Helpers for the schedule-import tests: where the real samples are (tests/data), running the command, and
 a snapshot of everything an import may touch (to prove a failed import changed nothing)."""
 
 import io
 from pathlib import Path
 
-import pytest
 from django.core.management import CommandError, call_command
 
 from sessions.models import Conference, Room, Talk, Track
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+# Real published schedules, kept with the tests (their sources: tests/data/README.md).
+SAMPLES = REPO / "tests" / "data"
 BUNDLED = REPO / "samples" / "sample-conference.schedule"
-
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"the real sample schedules are not here ({SAMPLES} is absent)"
-)
 
 
 def run_import(*args: str, **options) -> tuple[int, str, str]:

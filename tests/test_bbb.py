@@ -12,7 +12,7 @@ import requests
 
 from sessions import bbb
 from sessions.models import Room
-from tests.importing import SAMPLES, needs_samples
+from tests.importing import SAMPLES
 
 OFFICIAL_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
 OFFICIAL_QUERY = "name=Test+Meeting&meetingID=abc123&attendeePW=111222&moderatorPW=333444"
@@ -216,7 +216,6 @@ def test_meeting_info_xml_becomes_a_dataclass():
 # --- Servers: the servers file, BBB_URL (one BBB or Scalelite), the simulator ------------------
 
 
-@needs_samples
 def test_sample_servers_file_parses():
     servers = bbb.parse_servers(
         SAMPLE_SERVERS.read_text(), str(SAMPLE_SERVERS), "https://{host}/bigbluebutton/api", "sha256"

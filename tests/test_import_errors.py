@@ -3,11 +3,12 @@ the schedule imported before it exactly as it was."""
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
 
-from tests.importing import needs_samples, run_import, snapshot
+from tests.importing import run_import, snapshot
 
 DATA = Path(__file__).parent / "data"
 
@@ -210,7 +211,6 @@ def test_indico_json_syntax_error_names_the_line(conf):
     assert f"timetable.json:{line}: not valid JSON: Expecting ',' delimiter" in err
 
 
-@needs_samples
 def test_frab_xml_errors_name_lines(conf):
     from tests.importing import SAMPLES
 
@@ -226,7 +226,6 @@ def test_frab_xml_errors_name_lines(conf):
     assert f"schedule.xml:{line}: not well-formed XML: mismatched tag" in err
 
 
-@needs_samples
 def test_frab_json_duplicate_ids_and_overlaps_name_json_paths(conf):
     from tests.importing import SAMPLES
 
@@ -270,3 +269,47 @@ BOMB = (
 def test_hostile_or_strange_input_is_an_error_not_a_crash(conf, name, content, expected):
     err = import_bad(conf, name, content)
     assert expected in err
+
+
+# --- links: only http(s), in every format --------------------------------------------------
+
+
+def _indico_with_link(link: str) -> str:
+    document = json.loads((DATA / "indico-modern-timetable.json").read_text())
+    document["results"]["7"]["20261024"]["s101"]["entries"]["c201"]["url"] = link
+    return json.dumps(document)
+
+
+def _frab_json_with_link(link: str) -> str:
+    document = json.loads((DATA / "frab-schedule-camp2019.json").read_text())
+    document["schedule"]["conference"]["days"][0]["rooms"]["Curie"][0]["url"] = link
+    return json.dumps(document)
+
+
+def _frab_xml_with_link(link: str) -> str:
+    xml = (DATA / "pentabarf-fosdem-2026-excerpt.xml").read_text()
+    return re.sub(r"<url>[^<]*</url>", f"<url>{escape(link)}</url>", xml, count=1)
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(10)", "data:text/html,<script>alert(1)</script>", "ftp://x.org/"])
+@pytest.mark.parametrize(
+    ("name", "build", "where"),
+    [
+        ("timetable.json", _indico_with_link, 'timetable.json:results["7"]["20261024"].s101.entries.c201.url: '),
+        ("schedule.json", _frab_json_with_link, "schedule.json:schedule.conference.days[0].rooms.Curie[0].url: "),
+        ("schedule.xml", _frab_xml_with_link, "schedule.xml:{line}: "),
+        ("links.schedule", lambda link: GOOD + f"    url: {link}\n", "links.schedule:{line}: "),
+    ],
+)
+def test_every_format_refuses_links_that_are_not_http(conf, name, build, where, link):
+    content = build(link)
+    escaped = escape(link) if name.endswith(".xml") else link
+    line = content[: content.index(escaped)].count("\n") + 1
+    folder = conf[0]
+    for extra in ([], ["--base-url", "https://indico.example.org/"]):
+        (folder / name).write_text(content)
+        code, _out, err = run_import(str(folder / name), *extra)
+        assert code == 1
+        assert snapshot() == conf[2], "a refused link changed the database"
+        assert f"{folder / name}:" + where.split(":", 1)[1].format(line=line) in err, err
+        assert "is not an http(s) URL" in err

@@ -1,4 +1,4 @@
-"""Each importer's happy path, on the real sample schedules in ../shared/samples and on the
+"""Each importer's happy path, on the real sample schedules in tests/data (sources: tests/data/README.md) and on the
 bundled sample conference.
 
 `tests/data/indico-modern-timetable.json` is built by hand in the shape of Indico 2.x/3.x's
@@ -17,7 +17,7 @@ from sessions.importers.apply import apply_schedule
 from sessions.importers.base import Problems
 from sessions.importers.flatfiles import parse_rooms, parse_tracks
 from sessions.models import Conference, Room, Talk, Track
-from tests.importing import BUNDLED, SAMPLES, needs_samples, run_import
+from tests.importing import BUNDLED, SAMPLES, run_import
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 
@@ -35,7 +35,6 @@ def chep():
 # --- lpcfe flat files --------------------------------------------------------------------
 
 
-@needs_samples
 def test_lpcfe_tracks_file_2020():
     problems = Problems()
     tracks = parse_tracks((SAMPLES / "lpcfe-tracks.2020-initial").read_bytes(), "tracks", problems)
@@ -47,7 +46,6 @@ def test_lpcfe_tracks_file_2020():
     assert databases.where.line == 6
 
 
-@needs_samples
 def test_lpcfe_rooms_file_old_two_field_form():
     problems = Problems()
     rooms = parse_rooms((SAMPLES / "lpcfe-rooms.2020-initial").read_bytes(), "rooms", problems)
@@ -80,7 +78,6 @@ def test_rooms_file_current_form_with_extensions():
 # --- Indico --------------------------------------------------------------------------------
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_indico_chep2009(chep):
     assert chep.format == "indico"
@@ -128,7 +125,6 @@ def test_indico_chep2009(chep):
     ]
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_indico_chep2009_reimport_changes_nothing(chep):
     apply_schedule(chep)
@@ -180,7 +176,6 @@ def test_indico_relative_urls_without_base_are_dropped_with_a_warning():
     assert any("relative session URL" in w.message for w in schedule.warnings)
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_indico_with_lpcfe_tracks_and_rooms_files_reports_each_unknown_name_once():
     code, _out, err = run_import(
@@ -198,7 +193,6 @@ def test_indico_with_lpcfe_tracks_and_rooms_files_reports_each_unknown_name_once
 # --- frab / pretalx ------------------------------------------------------------------------
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_frab_xml_31c3():
     schedule = load_schedule(str(SAMPLES / "frab-schedule-31c3.xml"))
@@ -223,7 +217,6 @@ def test_frab_xml_31c3():
     assert fnord.start == utc(2014, 12, 28, 23, 15)
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_frab_json_camp2019():
     schedule = load_schedule(str(SAMPLES / "frab-schedule-camp2019.json"))
@@ -241,7 +234,6 @@ def test_frab_json_camp2019():
     assert Conference.current().timezone == "Europe/Berlin"
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_pretalx_frab_json_rc3_without_zone_name():
     schedule = load_schedule(str(SAMPLES / "pretalx-frab-schedule-rc3-channels-2020.json"))
@@ -257,7 +249,6 @@ def test_pretalx_frab_json_rc3_without_zone_name():
     assert talk.track.name == "MON r3s Rhein VHS"
 
 
-@needs_samples
 @pytest.mark.django_db
 def test_timezone_option_overrides_a_derived_zone():
     code, out, _err = run_import(
@@ -268,7 +259,6 @@ def test_timezone_option_overrides_a_derived_zone():
     assert Talk.objects.get(external_id="c3642671-4c1f-5109-81ba-0535c1cc8428").start == utc(2020, 12, 27, 10, 30)
 
 
-@needs_samples
 @pytest.mark.parametrize(
     ("name", "message"),
     [

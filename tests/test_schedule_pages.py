@@ -251,6 +251,18 @@ def test_day_page_has_rooms_as_columns_breaks_and_the_current_time(sched):
     assert "Parallel &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
 
 
+def test_overlapping_sessions_in_one_room_share_its_column_in_lanes(sched):
+    """Imported with --allow-overlaps: two sessions at once in Hall A get half its column each."""
+    clash = factories.talk(sched.hall_a, at(10, 15), at(10, 40), title="Clashing talk", external_id="clash")
+    client, _ = schedule_data.client_for("attendee")
+    html = client.get(reverse("schedule_day", args=["2026-10-24"])).content.decode()
+    styles = dict(re.findall(r'<article id="t-(\d+)" class="([^"]*)"', html))
+    lanes = dict(re.findall(r'<article id="t-(\d+)"[^>]*--lane: (\d+); --lanes: 2;', html))
+    assert lanes == {str(sched.a.pk): "0", str(clash.pk): "1"}
+    assert "overlap" in styles[str(sched.a.pk)].split() and "overlap" in styles[str(clash.pk)].split()
+    assert "overlap" not in styles[str(sched.a2.pk)].split() and "overlap" not in styles[str(sched.parallel.pk)].split()
+
+
 def test_day_boundaries_follow_the_conference_zone(sched):
     client, _ = schedule_data.client_for("attendee")
     client.cookies["lpcfe_tz"] = "Pacific/Auckland"
@@ -482,3 +494,21 @@ def test_session_page_join_button_matches_the_server_rules(sched, persona):
     with frozen(at(10, 0, day=23)):
         html = client.get(reverse("talk", args=[sched.a.pk])).content.decode()
     assert "The join button appears here on Saturday 24 October." in html and 'class="join"' not in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_sessions_are_drawn_side_by_side_not_on_top(new_page, live_server):
+    sched = schedule_data.build()
+    clash = factories.talk(sched.hall_a, at(10, 15), at(10, 40), title="Clashing talk", external_id="clash")
+    page = new_page(timezone_id="Europe/Dublin", viewport={"width": 1280, "height": 900})
+    _login(page, live_server)
+    page.goto(live_server.url + reverse("schedule_day", args=["2026-10-24"]))
+    first = page.locator(f"#t-{sched.a.pk}").bounding_box()
+    second = page.locator(f"#t-{clash.pk}").bounding_box()
+    column = page.locator(".grid-room", has_text="Hall A").bounding_box()
+    assert first["y"] < second["y"] < first["y"] + first["height"], "the two sessions are at once"
+    assert first["x"] + first["width"] <= second["x"] + 1, "side by side, not on top of each other"
+    for box in (first, second):
+        assert column["x"] - 1 <= box["x"] and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+        assert box["width"] > 40

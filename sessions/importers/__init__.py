@@ -83,11 +83,13 @@ def load_schedule(
     timezone: str | None = None,
     base_url: str = "",
     fetched: Fetched | None = None,
+    allow_overlaps: bool = False,
 ) -> ParsedSchedule:
     """Read and check a whole schedule; raise ImportFailed with every problem found.
 
     `tracks`/`rooms` name lpcfe tracks/rooms files (paths or URLs); a local schedule file may
     name them in its header instead. `fetched` is the source already read (periodic mode).
+    `allow_overlaps` turns two sessions at once in one room from an error into a warning.
     """
     problems = Problems()
     try:
@@ -174,7 +176,15 @@ def load_schedule(
         tracks_file=_source_name(tracks) if tracks else "",
         rooms_complete=rooms_complete and schedule.rooms_declared,
         tracks_complete=tracks_complete and schedule.tracks_declared,
+        allow_overlaps=allow_overlaps,
     )
+    if not problems.failed and not schedule.sessions:
+        # Importing nothing would cancel every session; a source that yields none is a mistake
+        # (an unreadable layout, the wrong file), never a schedule.
+        problems.error(
+            Where(main.display),
+            _("no sessions were found in this %(fmt)s source, so nothing was imported") % {"fmt": fmt},
+        )
     if problems.failed:
         raise ImportFailed(problems)
     schedule.warnings = problems.warnings

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -74,6 +76,30 @@ class Problems:
         return any(not p.warning for p in self.items)
 
 
+_VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+def summarise(problems: list[Problem], first: int | None = 5) -> list[str]:
+    """The lines to print for `problems`: those about the whole source first (they say what to
+    do), then the others in order, each kind of message `first` times and then one line counting
+    the rest, so a mistake repeated on every event does not bury the way out. `first=None` lists all."""
+    ordered = sorted(problems, key=lambda p: p.where.line is not None or p.where.path is not None)
+    lines: list[str] = []
+    seen: dict[tuple[bool, str], int] = {}
+    last_shown: dict[tuple[bool, str], int] = {}
+    for problem in ordered:
+        kind = (problem.warning, _VARYING.sub("…", problem.message))
+        seen[kind] = seen.get(kind, 0) + 1
+        if first is None or seen[kind] <= first:
+            lines.append(str(problem))
+            last_shown[kind] = len(lines) - 1
+    for kind, index in sorted(last_shown.items(), key=lambda item: -item[1]):
+        more = seen[kind] - (first or seen[kind])
+        if more > 0:
+            lines.insert(index + 1, "  " + _("… and %(n)d more like this") % {"n": more})
+    return lines
+
+
 class ImportFailed(Exception):
     """The source has errors; nothing was written. `problems` lists every one of them."""
 
@@ -81,6 +107,26 @@ class ImportFailed(Exception):
         self.problems = problems
         count = len(problems.errors)
         super().__init__(_("%(count)d error(s) in the schedule source; nothing was changed.") % {"count": count})
+
+
+_HTTP_URL = URLValidator(schemes=["http", "https"])
+
+
+def checked_url(value: str, where: Where, problems: Problems) -> str:
+    """`value` if it is an absolute http(s) URL, else "" after an error at `where`.
+
+    Every importer passes every link through here: a session URL is served to browsers and to
+    other sites (/api/schedule.json), so `javascript:` or `data:` links must never get in."""
+    if not value:
+        return ""
+    try:
+        _HTTP_URL(value)
+    except ValidationError:
+        problems.error(
+            where, _("%(value)r is not an http(s) URL (links must start with http:// or https://)") % {"value": value}
+        )
+        return ""
+    return value
 
 
 @dataclass

@@ -17,7 +17,7 @@ import contextlib
 import json
 import pyexpat
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from sessions.importers.base import (
     ParsedSession,
     Problems,
     Where,
+    checked_url,
     decode_text,
     json_path,
 )
@@ -43,7 +44,8 @@ class _Event:
     persons: list[str]
     room_fallback: str
     day_date: str
-    day_start: str  # the day's ISO start (for rolling `start` past midnight), may be ""
+    day_start: str  # the day's start and end (ISO, or a time): a `start` before the day's
+    day_end: str  # start, or before an end past midnight, is on the next morning; may be ""
     where: Where
     field_where: dict[str, Where] = field(default_factory=dict)
 
@@ -124,30 +126,56 @@ def _xml_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str,
     if conf_node is not None:
         conference = {c.tag: c.text.strip() for c in conf_node.children if not c.children}
     events = []
+    read: set[int] = set()
     for day in root.findall("day"):
-        for room in day.findall("room"):
-            for ev in room.findall("event"):
-                fields = {c.tag: c.text.strip() for c in ev.children if not c.children}
-                fields.update({f"@{k}": v for k, v in ev.attrib.items()})
-                if "id" not in fields and "@id" in fields:
-                    fields["id"] = fields["@id"]
-                if "guid" not in fields and "@guid" in fields:
-                    fields["guid"] = fields["@guid"]
-                persons_node = ev.find("persons")
-                persons = [p.text.strip() for p in persons_node.findall("person")] if persons_node is not None else []
-                where = Where(source, line=ev.line)
-                events.append(
-                    _Event(
-                        fields=fields,
-                        persons=[p for p in persons if p],
-                        room_fallback=room.attrib.get("name", ""),
-                        day_date=day.attrib.get("date", ""),
-                        day_start=day.attrib.get("start", ""),
-                        where=where,
-                        field_where={c.tag: Where(source, line=c.line) for c in ev.children},
-                    )
-                )
+        # Pentabarf before ~2012 (FOSDEM 2007-2011) lists events directly under <day>, each
+        # naming its room in <room>; later exports group them in <room name> elements.
+        for child in day.children:
+            if child.tag == "event":
+                events.append(_xml_event(child, day, "", source))
+                read.add(id(child))
+            elif child.tag == "room":
+                for ev in child.findall("event"):
+                    events.append(_xml_event(ev, day, child.attrib.get("name", ""), source))
+                    read.add(id(ev))
+    unread = [node for node in _walk(root) if node.tag == "event" and id(node) not in read]
+    if unread:
+        problems.error(
+            Where(source, line=unread[0].line),
+            _(
+                "%(n)d <event> element(s), the first here, are not inside <day> or <day><room>; "
+                "they were not read, so nothing is imported"
+            )
+            % {"n": len(unread)},
+        )
     return conference, events
+
+
+def _xml_event(ev: _Node, day: _Node, room_name: str, source: str) -> _Event:
+    fields = {c.tag: c.text.strip() for c in ev.children if not c.children}
+    fields.update({f"@{k}": v for k, v in ev.attrib.items()})
+    if "id" not in fields and "@id" in fields:
+        fields["id"] = fields["@id"]
+    if "guid" not in fields and "@guid" in fields:
+        fields["guid"] = fields["@guid"]
+    persons_node = ev.find("persons")
+    persons = [p.text.strip() for p in persons_node.findall("person")] if persons_node is not None else []
+    return _Event(
+        fields=fields,
+        persons=[p for p in persons if p],
+        room_fallback=room_name,
+        day_date=day.attrib.get("date", ""),
+        day_start=day.attrib.get("start", ""),
+        day_end=day.attrib.get("end", ""),
+        where=Where(source, line=ev.line),
+        field_where={c.tag: Where(source, line=c.line) for c in ev.children},
+    )
+
+
+def _walk(node: _Node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 def _json_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str, str], list[_Event]]:
@@ -206,7 +234,8 @@ def _json_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str
                         persons=persons,
                         room_fallback=room_name,
                         day_date=str(day.get("date", "")),
-                        day_start=str(day.get("day_start", "")),
+                        day_start=str(day.get("day_start") or ""),
+                        day_end=str(day.get("day_end") or ""),
                         where=Where(source, path=json_path(*path)),
                         field_where={k: Where(source, path=json_path(*path, k)) for k in ev},
                     )
@@ -214,7 +243,48 @@ def _json_events(data: bytes, source: str, problems: Problems) -> tuple[dict[str
     return conference, events
 
 
-def _event_times(ev: _Event, tz: Any, problems: Problems) -> tuple[datetime, datetime] | None:
+def _has_offset(value: str) -> bool:
+    try:
+        return "T" in value and datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _wall_time(value: str) -> time | None:
+    """The wall-clock time in an ISO date-time or a bare time (`2013-12-28T04:00:00+01:00`, `04:00`)."""
+    value = value.strip()
+    for parse in (datetime.fromisoformat, time.fromisoformat):
+        try:
+            parsed = parse(value)
+        except ValueError:
+            continue
+        return parsed.time() if isinstance(parsed, datetime) else parsed.replace(tzinfo=None)
+    return None
+
+
+def _next_morning(naive: datetime, ev: _Event, day_change: str) -> bool:
+    """Whether an event without a date of its own, at `start` on its day's date, is really on the
+    next calendar date: congress days run from late morning into the small hours. The day's own
+    start says where it begins; failing that its end (if it ends after midnight); failing that
+    the conference's `day_change` (pentabarf and old frab exports)."""
+    begins = _wall_time(ev.day_start) if ev.day_start else None
+    if begins is not None:
+        return naive.time() < begins
+    if ev.day_end:
+        try:
+            ends = datetime.fromisoformat(ev.day_end)
+        except ValueError:
+            ends = None
+        if ends is not None and ev.day_date:
+            with contextlib.suppress(ValueError):
+                if ends.date() > date.fromisoformat(ev.day_date):
+                    return naive.time() < ends.time()
+                return False
+    change = _wall_time(day_change) if day_change else None
+    return change is not None and naive.time() < change
+
+
+def _event_times(ev: _Event, tz: Any, problems: Problems, day_change: str = "") -> tuple[datetime, datetime] | None:
     try:
         duration = parse_duration(ev.fields.get("duration", ""))
     except TimeProblem as e:
@@ -245,13 +315,8 @@ def _event_times(ev: _Event, tz: Any, problems: Problems) -> tuple[datetime, dat
         except ValueError:
             problems.error(ev.at("start"), _("%(value)r is not a time like 09:30") % {"value": ev.fields.get("start")})
             return None
-        if ev.day_start:
-            try:
-                day_start = datetime.fromisoformat(ev.day_start)
-                if naive.time() < day_start.time():
-                    naive += timedelta(days=1)  # a day that runs into the next morning
-            except ValueError:
-                pass
+        if _next_morning(naive, ev, day_change):
+            naive += timedelta(days=1)
         try:
             start = localise(naive, tz)
         except TimeProblem as e:
@@ -278,6 +343,21 @@ def parse_frab(
             problems.error(Where(source), str(e))
             return ParsedConference(), []
 
+    if tz is None:
+        undated = [ev for ev in events if not _has_offset(ev.fields.get("date", ""))]
+        if undated:
+            # One message with the way out, not one per event: the zone is what is missing.
+            problems.error(
+                Where(source),
+                _(
+                    "give --timezone with the conference's IANA time zone (e.g. Europe/Brussels): the schedule "
+                    "names none, and %(n)d of its %(total)d events have no date with a UTC offset, so their "
+                    "times cannot be placed (the first at %(first)s)"
+                )
+                % {"n": len(undated), "total": len(events), "first": undated[0].where},
+            )
+            return ParsedConference(), []
+
     acronym = conference.get("acronym", "")
     sessions = []
     offsets = []
@@ -286,7 +366,7 @@ def parse_frab(
         if not title:
             problems.error(ev.at("title"), _("the event has no title"))
             continue
-        times = _event_times(ev, tz, problems)
+        times = _event_times(ev, tz, problems, conference.get("day_change", ""))
         if times is None:
             continue
         with contextlib.suppress(ValueError):
@@ -302,7 +382,7 @@ def parse_frab(
         abstract = ev.fields.get("abstract", "") or ev.fields.get("description", "")
         if subtitle and subtitle not in abstract:
             abstract = f"{subtitle}\n\n{abstract}".strip()
-        url = ev.fields.get("url", "")
+        url = checked_url(ev.fields.get("url", ""), ev.at("url"), problems)
         sessions.append(
             ParsedSession(
                 external_id=guid or f"frab:{acronym}:{event_id}",
@@ -314,7 +394,7 @@ def parse_frab(
                 track=ev.fields.get("track") or None,
                 speaker_names=ev.persons,
                 abstract=abstract,
-                url=url if url.startswith(("http://", "https://")) else "",
+                url=url,
                 is_break=ev.fields.get("type", "").lower() in BREAK_TYPES,
             )
         )

@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -32,6 +32,7 @@ from sessions.importers.base import (
     ParsedTrack,
     Problems,
     Where,
+    checked_url,
     decode_text,
     json_path,
     normalise_colour,
@@ -82,16 +83,14 @@ class _IndicoParser:
         value = entry.get(key)
         return value.strip() if isinstance(value, str) else ""
 
-    def url(self, entry: dict) -> str:
+    def url(self, entry: dict, path: tuple) -> str:
         url = self.text(entry, "url")
-        if not url:
-            return ""
-        if url.startswith(("http://", "https://")):
-            return url
-        if not self.base_url:
-            self.relative_urls += 1
-            return ""
-        return urljoin(self.base_url, url)
+        if url and not urlsplit(url).scheme:
+            if not self.base_url:
+                self.relative_urls += 1
+                return ""
+            url = urljoin(self.base_url, url)
+        return checked_url(url, self.where(*path, "url"), self.problems)
 
     def people(self, entry: dict, key: str, path: tuple) -> tuple[list[str], list[str]]:
         names, emails = [], []
@@ -254,7 +253,7 @@ class _IndicoParser:
                 speaker_names=names,
                 speaker_emails=emails,
                 abstract="\n".join(filter(None, [self.text(block, "description"), *lines])),
-                url=self.url(block),
+                url=self.url(block, path),
             )
         )
 
@@ -286,7 +285,7 @@ class _IndicoParser:
                 speaker_names=names,
                 speaker_emails=emails,
                 abstract=self.text(entry, "description"),
-                url=self.url(entry),
+                url=self.url(entry, path),
                 is_break=is_break,
             )
         )

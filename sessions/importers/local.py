@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import validate_email
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from sessions.importers.base import ParsedConference, ParsedSession, Problems, Where, decode_lines
+from sessions.importers.base import ParsedConference, ParsedSession, Problems, Where, checked_url, decode_lines
 from sessions.importers.times import TimeProblem, iana_zone, localise, zone_from_name
 
 HEADER_KEYS = ("conference", "timezone", "tracks", "rooms", "url")
@@ -198,10 +198,7 @@ class _Parser:
                 except TimeProblem as e:
                     self.error(where, str(e))
             elif key == "url" and value:
-                try:
-                    URLValidator(schemes=["http", "https"])(value)
-                except ValidationError:
-                    self.error(where, _("%(value)r is not an http(s) URL") % {"value": value})
+                checked_url(value, where, self.problems)
 
     def day_line(self, m: re.Match, where: Where) -> None:
         self.day_ok = False
@@ -366,10 +363,7 @@ class _Parser:
         elif key == "url":
             base = self.header.get("url", ("", None))[0]
             url = value if "://" in value or not base else base.rstrip("/") + "/" + value.lstrip("/")
-            try:
-                URLValidator(schemes=["http", "https"])(url)
-            except ValidationError:
-                self.error(where, _("%(value)r is not an http(s) URL") % {"value": value})
+            if not checked_url(url, where, self.problems):
                 return
             for s in self.group:
                 s.url = url

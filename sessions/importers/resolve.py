@@ -22,6 +22,7 @@ from sessions.importers.base import (
     make_slug,
     short_hash,
 )
+from sessions.importers.richtext import abstract_text
 
 MAX_LENGTHS = {"external_id": 200, "title": 500, "url": 500}
 
@@ -83,6 +84,7 @@ def resolve(
     tracks_file: str = "",
     rooms_complete: bool = True,
     tracks_complete: bool = True,
+    allow_overlaps: bool = False,
 ) -> None:
     """Check the schedule as a whole. Runs even when some lines failed to parse, on the rest, so
     one run reports everything; `rooms_complete`/`tracks_complete` say whether the rooms/tracks
@@ -93,6 +95,7 @@ def resolve(
 
     unknown: dict[tuple[str, str], list[ParsedSession]] = defaultdict(list)
     for s in schedule.sessions:
+        s.abstract = abstract_text(s.abstract)
         for attr, limit in MAX_LENGTHS.items():
             if len(getattr(s, attr)) > limit:
                 problems.error(
@@ -151,7 +154,7 @@ def resolve(
     schedule.sessions = [s for s in schedule.sessions if id(s) not in unresolved and s.end > s.start]
     schedule.sessions = _place_breaks(schedule, problems, tz)
     _check_duplicates(schedule.sessions, problems)
-    _check_overlaps(schedule.sessions, problems, tz)
+    _check_overlaps(schedule.sessions, problems, tz, allow_overlaps)
 
 
 def _place_breaks(schedule: ParsedSchedule, problems: Problems, tz: tzinfo) -> list[ParsedSession]:
@@ -205,7 +208,8 @@ def _check_duplicates(sessions: list[ParsedSession], problems: Problems) -> None
             seen[s.external_id] = s
 
 
-def _check_overlaps(sessions: list[ParsedSession], problems: Problems, tz: tzinfo) -> None:
+def _check_overlaps(sessions: list[ParsedSession], problems: Problems, tz: tzinfo, allowed: bool) -> None:
+    report = problems.warn if allowed else problems.error
     by_room: dict[str, list[ParsedSession]] = defaultdict(list)
     for s in sessions:
         by_room[s.room_slug].append(s)
@@ -214,11 +218,18 @@ def _check_overlaps(sessions: list[ParsedSession], problems: Problems, tz: tzinf
         latest: ParsedSession | None = None
         for s in room_sessions:
             if latest is not None and s.start < latest.end:
-                problems.error(
+                report(
                     s.where,
-                    _(
-                        "%(title)r (%(start)s-%(end)s) overlaps %(other)r (%(ostart)s-%(oend)s, %(where)s) "
-                        "in room %(room)r"
+                    (
+                        _(
+                            "%(title)r (%(start)s-%(end)s) overlaps %(other)r (%(ostart)s-%(oend)s, %(where)s) "
+                            "in room %(room)r; both are imported and shown side by side"
+                        )
+                        if allowed
+                        else _(
+                            "%(title)r (%(start)s-%(end)s) overlaps %(other)r (%(ostart)s-%(oend)s, %(where)s) "
+                            "in room %(room)r (give --allow-overlaps to import overlapping sessions anyway)"
+                        )
                     )
                     % {
                         "title": s.title,

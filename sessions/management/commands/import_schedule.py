@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_today
 from sessions.importers.apply import apply_schedule
-from sessions.importers.base import Problem
+from sessions.importers.base import Problem, summarise
 from sessions.importers.sources import Fetched, SourceError, display_name, is_url, read_source
 from sessions.importers.times import iana_zone
 
@@ -27,9 +27,11 @@ examples:
   manage.py import_schedule samples/sample-conference.schedule
   manage.py import_schedule --tracks tracks --rooms rooms https://indico.example.org/export/timetable/42.json
   manage.py import_schedule --dry-run schedule.json          show what would change, write nothing
+  manage.py import_schedule --allow-overlaps schedule.xml    import overlapping sessions as warnings
   manage.py import_schedule --periodic 600                   follow SCHEDULE_SOURCE every 10 minutes
 
-Errors are printed as FILE:LINE: MESSAGE (or FILE:JSON.PATH: MESSAGE), all of them at once;
+Errors are printed as FILE:LINE: MESSAGE (or FILE:JSON.PATH: MESSAGE), all of them at once,
+those about the whole file first and repeats of one kind counted after five (-v 2 lists all);
 any error leaves the schedule in the database exactly as it was. The exit code is 1 when the
 (last) import failed. The formats are described in docs/schedule-formats.md.
 """
@@ -74,6 +76,13 @@ class Command(BaseCommand):
             default="",
             help="address that relative session links in a saved file are relative to (e.g. the Indico server)",
         )
+        parser.add_argument(
+            "--allow-overlaps",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="import two sessions at once in one room as warnings (listed, shown side by side) instead of "
+            "refusing the schedule (default: the SCHEDULE_ALLOW_OVERLAPS setting, off)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
         parser.add_argument(
             "--shift-to-today",
@@ -114,6 +123,9 @@ class Command(BaseCommand):
     def run_once(self, source: str, options: dict, fetched: Fetched | None = None) -> bool:
         """One import; True if it succeeded (with or without changes)."""
         verbosity = options["verbosity"]
+        allow_overlaps = options.get("allow_overlaps")
+        if allow_overlaps is None:
+            allow_overlaps = settings.SCHEDULE_ALLOW_OVERLAPS
         try:
             schedule = load_schedule(
                 source,
@@ -123,12 +135,13 @@ class Command(BaseCommand):
                 timezone=options["timezone"],
                 base_url=options["base_url"],
                 fetched=fetched,
+                allow_overlaps=allow_overlaps,
             )
         except ImportFailed as e:
-            self.report(e.problems.items)
+            self.report(e.problems.items, verbosity)
             self.stderr.write(str(e))
             return False
-        self.report(schedule.warnings)
+        self.report(schedule.warnings, verbosity)
         if options["shift_to_today"]:
             tz = iana_zone(schedule.conference.timezone or "UTC")
             today = timezone.localdate(timezone=tz)
@@ -146,9 +159,10 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         return True
 
-    def report(self, problems: list[Problem]) -> None:
-        for problem in problems:
-            self.stderr.write(str(problem))
+    def report(self, problems: list[Problem], verbosity: int) -> None:
+        # -v 2 lists every problem; otherwise repeats of one kind are counted after the first few.
+        for line in summarise(problems, first=None if verbosity > 1 else 5):
+            self.stderr.write(line)
 
     def periodic(self, source: str, options: dict) -> None:
         interval, max_runs = options["periodic"], options["max_runs"]
