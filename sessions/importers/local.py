@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from sessions.emails import normalise_email, validate_email
 from sessions.importers.base import ParsedConference, ParsedSession, Problems, Where, decode_lines
 from sessions.importers.times import TimeProblem, iana_zone, localise, zone_from_name
 
@@ -336,7 +337,7 @@ class _Parser:
                         where, _("speaker %(item)r: %(email)r is not an email address") % {"item": item, "email": email}
                     )
                     continue
-                emails.append(email.lower())
+                emails.append(normalise_email(email))
             names.append(name or email.split("@")[0])
         return names, emails
 

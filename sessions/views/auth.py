@@ -105,7 +105,7 @@ def login(request: HttpRequest) -> HttpResponse:
         form.add_error(None, _("Your login has been disabled by the organisers."))
         return _login_page(request, form)
 
-    throttle.record_success(email)
+    throttle.record_success(email, user.get_username())
     auth_login(request, user)
     request.session.pop(GUEST_SESSION_KEY, None)
     logger.info("%s logged in", user.get_username())
