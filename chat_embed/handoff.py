@@ -116,8 +116,8 @@ def _new_guest(display_name: str) -> MatrixAccount:
         user_id=f"@guest.{secrets.token_hex(6)}:{settings.MATRIX_SERVER_NAME}",
         kind=MatrixAccount.Kind.GUEST,
         guest_key=secrets.token_urlsafe(24),
-        # The suffix keeps a guest from passing as a registered attendee.
-        display_name=_("%(name)s (guest)") % {"name": display_name.strip()[:80] or _("Guest")},
+        # Marked "(guest)" already (guests.start_session): that keeps a guest from passing as an attendee.
+        display_name=display_name.strip()[:120] or _("Guest"),
         role="guest",
     )
 

@@ -21,8 +21,9 @@ docs/matrix.md has the examples; tests/test_matrix_ids.py pins them.
 
 import hashlib
 import string
-import unicodedata
 from dataclasses import dataclass
+
+from sessions.emails import normalise_email
 
 MAX_USER_ID_BYTES = 255
 _ALLOWED = frozenset((string.ascii_lowercase + string.digits + "._-").encode())
@@ -32,11 +33,6 @@ _CUT_MARK = "=="
 
 class MatrixIdError(ValueError):
     """The address cannot be turned into a Matrix user ID."""
-
-
-def normalise_email(email: str) -> str:
-    """The form every lookup uses: trimmed, NFC, lower case."""
-    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def _escaped_chunks(text: str) -> list[str]:

@@ -72,6 +72,18 @@ class LocalSynapseError(RuntimeError):
     """The local homeserver could not be configured, started or reached."""
 
 
+# Names in the chat are the directory's: nobody renames themselves, globally or in one room (the
+# admin API, which provisioning uses, still can), and profiles are shown to people who share a
+# room only. docs/matrix.md asks organisers to set the same on their homeserver.
+IDENTITY_CONFIG: dict[str, Any] = {
+    "enable_set_displayname": False,
+    "enable_set_avatar_url": False,
+    "allow_per_room_profiles": False,
+    "require_auth_for_profile_requests": True,
+    "limit_profile_requests_to_users_who_share_rooms": True,
+}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -264,6 +276,7 @@ class LocalSynapse:
             "room_list_publication_rules": [{"action": "allow"}],
             "presence": {"enabled": False},
             "url_preview_enabled": False,
+            **IDENTITY_CONFIG,
         }
         if self.raise_rate_limits:
             config.update(_raised_rate_limits())

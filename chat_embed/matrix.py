@@ -188,9 +188,11 @@ class MatrixClient:
         )
 
     # -- rooms ----------------------------------------------------------------------------
+    def capabilities(self) -> dict[str, Any]:
+        return self.request("GET", f"{CLIENT}/capabilities")[1].get("capabilities", {})
+
     def default_room_version(self) -> str:
-        body = self.request("GET", f"{CLIENT}/capabilities")[1]
-        return str(body.get("capabilities", {}).get("m.room_versions", {}).get("default", "1"))
+        return str(self.capabilities().get("m.room_versions", {}).get("default", "1"))
 
     def resolve_alias(self, alias: str) -> str | None:
         status, body = self.request("GET", f"{CLIENT}/directory/room/{_q(alias)}", allow=(404,))

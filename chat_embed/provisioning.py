@@ -298,6 +298,20 @@ class Report:
 ProgressHook = Callable[[str, int], None]
 
 
+def renaming_notices(capabilities: dict) -> list[str]:
+    """What the homeserver lets people change that should stay the directory's (docs/matrix.md)."""
+    checks = [
+        ("m.set_displayname", "display name", "enable_set_displayname"),
+        ("m.set_avatar_url", "avatar", "enable_set_avatar_url"),
+    ]
+    return [
+        f"The homeserver lets people change their own {what}, so anyone could pose as someone else in the chat: "
+        f"set `{setting}: false` and `allow_per_room_profiles: false` in homeserver.yaml (docs/matrix.md)."
+        for capability, what, setting in checks
+        if capabilities.get(capability, {}).get("enabled", True)
+    ]
+
+
 @dataclass
 class Provisioner:
     client: MatrixClient
@@ -316,6 +330,7 @@ class Provisioner:
             if current != {"messages_per_second": 0, "burst_count": 0}:
                 self.client.set_ratelimit(admin_id, 0, 0)
         plan = plan_people(attendees_for_provisioning() if people is None else people, self.server_name)
+        self.report.notices.extend(renaming_notices(self.client.capabilities()))
         self.report.notices.extend(plan.duplicates)
         self.report.failures.extend(plan.collisions + plan.invalid)
         self.provision_rooms(plan, admin_id)

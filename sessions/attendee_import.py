@@ -21,11 +21,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from sessions import directory
+from sessions.emails import normalise_email, validate_email
 from sessions.models import Attendee, SealedRegcode
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def _check(fields: list[str]) -> tuple[str, Row | None]:
             return f"{label} is longer than {NAME_MAX} characters", None
         if _has_control(value):
             return f"{label} contains control characters", None
-    email = directory.normalise_email(email)
+    email = normalise_email(email)
     try:
         if len(email) > EMAIL_MAX:
             raise ValidationError("too long")
@@ -308,7 +308,18 @@ def _import_ldap(rows: list[Row], report: Report, progress: Progress) -> None:
             entries.setdefault(entry.email, []).append(entry)
         plan: list[tuple[Row, directory.Entry | None, bool]] = []  # (row, entry to update, code changed)
         kept: list[Row] = []
+        ascii_only = any(not row.email.isascii() for row in rows) and writer.email_attr_is_ascii_only()
         for row in progress(rows, "Checking attendees", len(rows)):
+            if ascii_only and not row.email.isascii():
+                report.rejected.append(
+                    Rejected(
+                        row.line,
+                        f"the directory's {settings.LDAP_EMAIL_ATTR} attribute holds ASCII addresses only "
+                        "(IA5String); set LDAP_EMAIL_ATTR to an attribute with UTF-8 syntax for "
+                        "internationalised addresses (docs/attendees.md)",
+                    )
+                )
+                continue
             found = entries.get(row.email, [])
             if len(found) > 1:
                 dns = "; ".join(entry.dn for entry in found)

@@ -4,12 +4,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from sessions import directory, guests
-
-EMAIL_ATTRS = {"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}
+from sessions.emails import EmailAddressField
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs=EMAIL_ATTRS))
+    email = EmailAddressField(label=_("Email address"), max_length=254)
     regcode = forms.CharField(
         label=_("Registration code"),
         max_length=directory.REGCODE_MAX,
@@ -17,15 +16,9 @@ class LoginForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
     )
 
-    def clean_email(self) -> str:
-        return directory.normalise_email(self.cleaned_data["email"])
-
 
 class ResendCodeForm(forms.Form):
-    email = forms.EmailField(label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs=EMAIL_ATTRS))
-
-    def clean_email(self) -> str:
-        return directory.normalise_email(self.cleaned_data["email"])
+    email = EmailAddressField(label=_("Email address"), max_length=254)
 
 
 class GuestForm(forms.Form):

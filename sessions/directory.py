@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import ldap
 import ldap.dn
 import ldap.filter
+import ldap.schema
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -44,11 +45,14 @@ from ldap.cidict import cidict
 from ldap.controls import SimplePagedResultsControl
 
 from sessions import accounts
+from sessions.emails import email_candidates, normalise_email
 from sessions.models import Attendee, SealedRegcode
 from sessions.people import ROLES
 
 logger = logging.getLogger(__name__)
 
+# LDAP syntaxes whose values are ASCII only: IA5 String and Printable String (RFC 4517).
+IA5_SYNTAXES = {"1.3.6.1.4.1.1466.115.121.1.26", "1.3.6.1.4.1.1466.115.121.1.44"}
 REGCODE_MAX = 128  # longer input is not a regcode; refusing it keeps hashing cheap
 
 
@@ -76,25 +80,6 @@ class Person:
 
 def ldap_configured() -> bool:
     return bool(settings.LDAP_URI)
-
-
-# --- Email addresses -------------------------------------------------------------------------
-
-
-def normalise_email(raw: str) -> str:
-    return raw.strip().lower()
-
-
-def email_candidates(email: str) -> list[str]:
-    """Addresses to look up, in order: as typed, then without a `+tag` in the local part."""
-    email = normalise_email(email)
-    local, at, domain = email.rpartition("@")
-    candidates = [email]
-    if at and "+" in local:
-        base = local.split("+", 1)[0]
-        if base:
-            candidates.append(f"{base}@{domain}")
-    return candidates
 
 
 def parse_role(value: str) -> str | None:
@@ -614,6 +599,18 @@ class DirectoryWriter:
             if not cookie:
                 return
             control.cookie = cookie
+
+    @_guarded
+    def email_attr_is_ascii_only(self) -> bool:
+        """Whether the directory's schema gives the email attribute an ASCII-only syntax (the
+        standard `mail` is an IA5String), so internationalised addresses cannot be stored."""
+        subschema_dn = self.conn.search_subschemasubentry_s(self.base)
+        if not subschema_dn:
+            return False
+        found = self.conn.read_subschemasubentry_s(subschema_dn, attrs=["attributeTypes"])
+        schema = ldap.schema.SubSchema(found or {}, check_uniqueness=0)
+        syntax = schema.get_inheritedattr(ldap.schema.AttributeType, settings.LDAP_EMAIL_ATTR, "syntax")
+        return syntax in IA5_SYNTAXES
 
     def code_opens(self, dn: str, code: str) -> bool:
         """For stored hashes we cannot read ourselves: ask the directory with a bind as the entry."""

@@ -248,9 +248,7 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpR
     """A signed join URL for one person into the room's meeting (creating the meeting if needed)."""
     meeting = ensure_meeting(room)
     server = bbb.server_for(room)
-    name = viewer.display_name or _("Guest")
-    if viewer.is_guest:
-        name = _("%(name)s (guest)") % {"name": name}
+    name = viewer.display_name or _("Guest")  # a guest's name carries its marker already (guests.start_session)
     return bbb.join_url(
         server,
         meeting.meeting_id,

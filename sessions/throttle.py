@@ -1,7 +1,9 @@
 """Login throttling and rate limits, kept in the shared cache so every front-end process counts
 the same attempts.
 
-Wrong codes are counted per email address and per client address. After LOGIN_SLOW_AFTER wrong
+Wrong codes are counted per person and per client address. A person is counted under the
+address typed and under the address the directory's +tag fallback would find
+(`jane.doe+x@…` also counts for `jane.doe@…`), so new tags never bring fresh tries. After LOGIN_SLOW_AFTER wrong
 codes each further one makes the next try wait (2 s, 4 s, 8 s, ... up to
 LOGIN_MAX_DELAY_SECONDS); after LOGIN_LOCK_AFTER the address is locked out for
 LOGIN_LOCKOUT_SECONDS. Per client address the thresholds are LOGIN_IP_SLOW_AFTER and
@@ -21,6 +23,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from sessions.emails import email_candidates
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,13 @@ def _key(scope: str, value: str) -> str:
 
 
 def _scopes(email: str, ip: str) -> list[tuple[str, int, int]]:
-    return [
-        (_key("login-email", email), settings.LOGIN_SLOW_AFTER, settings.LOGIN_LOCK_AFTER),
-        (_key("login-ip", ip), settings.LOGIN_IP_SLOW_AFTER, settings.LOGIN_IP_LOCK_AFTER),
+    # Every address the lookup may land on, whether or not anyone is registered there: deciding
+    # by the directory's answer would tell an attacker which tagged addresses exist.
+    people = [
+        (_key("login-email", address), settings.LOGIN_SLOW_AFTER, settings.LOGIN_LOCK_AFTER)
+        for address in email_candidates(email)
     ]
+    return [*people, (_key("login-ip", ip), settings.LOGIN_IP_SLOW_AFTER, settings.LOGIN_IP_LOCK_AFTER)]
 
 
 def login_wait(email: str, ip: str) -> Wait | None:
@@ -95,9 +102,11 @@ def record_failure(email: str, ip: str) -> Wait | None:
     return Wait(math.ceil(longest)) if longest > 0 else None
 
 
-def record_success(email: str) -> None:
-    """A right code clears the address's count (not the client address's: others may share it)."""
-    cache.delete(_key("login-email", email))
+def record_success(typed: str, registered: str) -> None:
+    """A right code clears the counts of the address typed and of the person it found, nobody
+    else's (a tagged registration must not clear the plain address's count), nor the client
+    address's (others may share it)."""
+    cache.delete_many([_key("login-email", typed), _key("login-email", registered)])
 
 
 def hit(scope: str, value: str, limit: int, window_seconds: int) -> int | None:

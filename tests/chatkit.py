@@ -65,6 +65,12 @@ class Homeserver:
         )
         return answer["room_id"], f"#{local}:{self.server_name}"
 
+    def set_power(self, room_id: str, user_id: str, level: int) -> None:
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/m.room.power_levels/"
+        levels = self.call("GET", path)
+        levels.setdefault("users", {})[user_id] = level
+        self.call("PUT", path, json=levels)
+
     def join(self, user_id: str, room_id: str) -> None:
         self.call("POST", f"/_synapse/admin/v1/join/{quote(room_id)}", json={"user_id": user_id})
 

@@ -47,13 +47,15 @@ def person(email: str, role: str = "attendee", first_name: str = "", last_name: 
 
 
 def guest_client(name: str = "Visitor", **client_kwargs) -> Client:
-    """A test client holding a guest session, with guest mode switched on (it ends guest sessions when off)."""
+    """A test client holding a guest session made through the real guest form, with guest mode
+    switched on (it ends guest sessions when off)."""
     guests.set_mode(True, changed_by="tests")
     client = Client(**client_kwargs)
-    session = client.session
-    session[GUEST_SESSION_KEY] = name
-    session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    client.get(reverse("login"))  # the CSRF cookie, as a browser gets it
+    answer = client.post(
+        reverse("guest_login"), {"name": name, "csrfmiddlewaretoken": client.cookies[settings.CSRF_COOKIE_NAME].value}
+    )
+    assert answer.status_code == 302 and client.session.get(GUEST_SESSION_KEY), f"guest login as {name!r} failed"
     return client
 
 

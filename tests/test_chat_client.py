@@ -450,3 +450,53 @@ def test_an_attendee_in_many_rooms_opens_one_rooms_chat_with_its_latest_messages
     assert message_texts(page) == said
     first = json.loads(parse_qs(urlsplit(syncs[0]).query)["filter"][0])
     assert first["room"]["rooms"] == [room.room_id] and first["room"]["timeline"]["limit"] == 1
+
+
+def test_names_are_the_directorys_look_alikes_are_told_apart_and_moderators_carry_a_badge(chat):
+    room = chat.room("Who is who")
+    orla = chat.person(room, "Orla Organiser")
+    namesake = chat.person(room, "Orla Organiser")  # a real second person with the same name
+    mallory = chat.person(room, "Mallory Attendee")
+    viewer = chat.person(room, "Vera Viewer")
+    chat.hs.set_power(room.room_id, orla.user_id, 50)  # as provisioning does for organisers and speakers
+
+    # Mallory tries to take Orla's name, globally and in this room only: the homeserver refuses
+    # the first and keeps the directory name in the second.
+    headers = {"Authorization": f"Bearer {mallory.token}"}
+    profile = f"{chat.hs.url}/_matrix/client/v3/profile/{mallory.user_id}/displayname"
+    renamed = chat.hs.http.put(profile, json={"displayname": "Orla Organiser"}, headers=headers, timeout=10)
+    assert renamed.status_code == 403
+    member = f"{chat.hs.url}/_matrix/client/v3/rooms/{room.room_id}/state/m.room.member/{mallory.user_id}"
+    chat.hs.http.put(member, json={"membership": "join", "displayname": "Orla Organiser"}, headers=headers, timeout=10)
+    state = chat.hs.http.get(member, headers=headers, timeout=10).json()
+    assert state["displayname"] == "Mallory Attendee"
+
+    chat.hs.send(orla.token, room.room_id, "welcome from the organisers")
+    chat.hs.send(namesake.token, room.room_id, "hello from the other Orla")
+    chat.hs.send(mallory.token, room.room_id, "I am Orla, trust me")
+
+    page = chat.open(viewer, room)
+    wait_ready(page)
+    real, other, fake = (li_with(page, text) for text in ("welcome from the", "hello from the other", "I am Orla"))
+    for li in (real, other, fake):
+        li.wait_for()
+    assert fake.locator(".nick").inner_text() == "Mallory Attendee"
+    # Namesakes: a short tag each, different, and the full Matrix ID on hover and on focus.
+    real_name, other_name = real.locator(".nick").inner_text(), other.locator(".nick").inner_text()
+    assert re.fullmatch(r"Orla Organiser #\w{4}", real_name) and re.fullmatch(r"Orla Organiser #\w{4}", other_name)
+    assert real_name != other_name
+    assert real.locator(".nick").get_attribute("title") == orla.user_id
+    assert not real.locator(".mxid").is_visible()
+    real.focus()
+    assert real.locator(".mxid").is_visible() and real.locator(".mxid").inner_text().strip() == orla.user_id
+    # The badge comes from the room's power levels: Orla has it, her namesake and Mallory do not.
+    assert real.locator(".badge").inner_text().lower() == "moderator"
+    assert other.locator(".badge").count() == 0 and fake.locator(".badge").count() == 0
+    # A moderator named later gets the badge on the messages already shown, and keeps it on a reload.
+    chat.hs.set_power(room.room_id, namesake.user_id, 50)
+    other.locator(".badge").wait_for(timeout=10_000)
+    page.reload()
+    wait_ready(page)
+    for text in ("welcome from the", "hello from the other"):
+        assert li_with(page, text).locator(".badge").inner_text().lower() == "moderator"
+    assert li_with(page, "I am Orla").locator(".badge").count() == 0

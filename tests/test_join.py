@@ -191,6 +191,17 @@ def test_guests_only_in_public_rooms(bbb_double, hall):
     assert query["userID"][0].startswith("guest-")
 
 
+@live
+def test_guest_name_carries_one_guest_marker(bbb_double, hall):
+    hall.kind = Room.Kind.PUBLIC
+    hall.save()
+    guest = factories.guest_client("Visiting Guest")  # through the guest form, as a browser does
+    join_url = _enter(guest, hall)
+    assert parse_qs(urlsplit(join_url).query)["fullName"] == ["Visiting Guest (guest)"]
+    requests.get(join_url, timeout=10, allow_redirects=False)  # the browser follows it into BBB
+    assert list(SimAttendee.objects.values_list("full_name", flat=True)) == ["Visiting Guest (guest)"]
+
+
 @pytest.mark.django_db
 def test_anonymous_is_sent_to_log_in(hall):
     answer = Client().post("/rooms/hall-a/join/")

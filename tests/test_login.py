@@ -378,6 +378,50 @@ def test_right_code_clears_the_address_count(client, registered, fast_throttle):
     assert "Please wait" not in log_in(client, "ada@example.org", "wrong-code-1").content.decode()
 
 
+@pytest.fixture
+def lock_after_four(settings):
+    settings.LOGIN_SLOW_AFTER = 100  # no slowing down: each try is answered at once
+    settings.LOGIN_LOCK_AFTER = 4
+    settings.LOGIN_LOCKOUT_SECONDS = 60
+    settings.LOGIN_IP_SLOW_AFTER = 100
+    settings.LOGIN_IP_LOCK_AFTER = 100
+
+
+def test_plus_tags_bring_no_fresh_tries(client, registered, lock_after_four):
+    # Grace is registered as grace@; every tag falls back to her entry, so every tag counts for her.
+    for n in range(4):
+        log_in(client, f"grace+guess{n}@example.org", "wrong-code-1")
+    for typed in ("grace+guess9@example.org", "grace@example.org", "Grace+Other@Example.org"):
+        refused = log_in(client, typed, "GRC-2mx8-41pz")
+        assert refused.status_code == 429, typed
+        assert "Too many wrong codes. Please try again in 1 minute." in refused.content.decode()
+    assert logged_in_as(client) is None
+    # The address typed is counted too: a locked tag stays locked.
+    for _ in range(4):
+        log_in(client, "linus+x@example.org", "wrong-code-1")
+    assert log_in(client, "linus+x@example.org", "LIN-8zz0-27rt").status_code == 429
+
+
+def test_a_right_code_through_a_tag_clears_the_persons_count(client, registered, lock_after_four):
+    for n in range(3):
+        log_in(client, f"grace+guess{n}@example.org", "wrong-code-1")
+    assert log_in(client, "grace+ok@example.org", "GRC-2mx8-41pz").status_code == 302
+    assert logged_in_as(client) == "grace@example.org"
+    client.post(reverse("logout"))
+    log_in(client, "grace@example.org", "wrong-code-1")  # the 4th wrong code, had the count been kept
+    assert log_in(client, "grace@example.org", "GRC-2mx8-41pz").status_code == 302
+
+
+def test_a_tagged_registration_does_not_clear_the_plain_addresss_count(client, registered, lock_after_four):
+    # ada+lpc@ is a person of its own: logging in as them says nothing about guesses at ada@.
+    for _ in range(3):
+        log_in(client, "ada@example.org", "wrong-code-1")
+    assert log_in(client, "ada+lpc@example.org", "TAG-4hh2-18wn").status_code == 302
+    client.post(reverse("logout"))
+    log_in(client, "ada@example.org", "wrong-code-1")
+    assert log_in(client, "ada@example.org", "ADA-7cq3-93kd").status_code == 429
+
+
 # --- LDAP unreachable ---------------------------------------------------------------------------
 
 

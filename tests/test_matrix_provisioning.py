@@ -10,7 +10,7 @@ from django.core.management import call_command
 from chat_embed.ids import email_to_user_id
 from chat_embed.matrix import MatrixClient
 from chat_embed.models import MatrixAccount, MatrixMembership, MatrixRoom
-from chat_embed.provisioning import Person, Provisioner
+from chat_embed.provisioning import Person, Provisioner, renaming_notices
 from tests import matrix_sample
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +209,18 @@ def test_dry_run_changes_nothing(homeserver):
     assert "5 room(s)" in output and "9 account(s)" in output
     assert writes(homeserver) == before
     assert not MatrixRoom.objects.exists()
+
+
+def test_provisioning_checks_that_people_cannot_rename_themselves(homeserver):
+    matrix_sample.build(f"{homeserver.tag}.example.org")
+    # The suite's homeserver is configured as docs/matrix.md asks: no warning.
+    capabilities = MatrixClient(homeserver.url, homeserver.admin_token).capabilities()
+    assert capabilities["m.set_displayname"] == {"enabled": False}
+    assert "pose as someone else" not in provision()
+    # One that lets people rename themselves is named, with the settings that fix it.
+    notices = renaming_notices({"m.set_displayname": {"enabled": True}, "m.set_avatar_url": {"enabled": False}})
+    assert notices == [
+        "The homeserver lets people change their own display name, so anyone could pose as someone else in the "
+        "chat: set `enable_set_displayname: false` and `allow_per_room_profiles: false` in homeserver.yaml "
+        "(docs/matrix.md)."
+    ]

@@ -179,8 +179,21 @@ def test_guests_are_read_only_in_public_rooms_and_kept_out_of_the_rest(sample, s
     data = response.json()
     assert data["read_only"] is True and data["user_id"].startswith("@guest.")
     headers = {"Authorization": f"Bearer {data['access_token']}"}
-    profile = requests.get(f"{synapse.url}/_matrix/client/v3/profile/{data['user_id']}", timeout=10).json()
+    profile = requests.get(
+        f"{synapse.url}/_matrix/client/v3/profile/{data['user_id']}", headers=headers, timeout=10
+    ).json()
     assert profile["displayname"] == "Visiting Vera (guest)"
+    # The guest cannot drop the marker: not from the profile, not in the room's member list.
+    dropped = requests.put(
+        f"{synapse.url}/_matrix/client/v3/profile/{data['user_id']}/displayname",
+        json={"displayname": "Visiting Vera"},
+        headers=headers,
+        timeout=10,
+    )
+    assert dropped.status_code == 403
+    member = f"{synapse.url}/_matrix/client/v3/rooms/{data['room_id']}/state/m.room.member/{data['user_id']}"
+    requests.put(member, json={"membership": "join", "displayname": "Orla Organiser"}, headers=headers, timeout=10)
+    assert requests.get(member, headers=headers, timeout=10).json()["displayname"] == "Visiting Vera (guest)"
     # Read-only is enforced by the homeserver, not just hidden by the page.
     sent = requests.put(
         f"{synapse.url}/_matrix/client/v3/rooms/{data['room_id']}/send/m.room.message/t1",

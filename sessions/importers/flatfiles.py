@@ -13,9 +13,9 @@ The `servers` file (`host:secret`) belongs to the BBB client, not here.
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from sessions.emails import normalise_email, validate_email
 from sessions.importers.base import ParsedRoom, ParsedTrack, Problems, Where, decode_lines, normalise_colour
 
 ROOM_KINDS = ("session", "hack", "private", "public")
@@ -82,7 +82,7 @@ def _emails(value: str, where: Where, problems: Problems) -> list[str]:
         except ValidationError:
             problems.error(where, _("%(email)r is not an email address") % {"email": email})
             continue
-        emails.append(email.lower())
+        emails.append(normalise_email(email))
     return emails
 
 

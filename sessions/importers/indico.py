@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from sessions.emails import normalise_email, validate_email
 from sessions.importers.base import (
     ParsedConference,
     ParsedSession,
@@ -108,7 +108,7 @@ class _IndicoParser:
                 # Indico 1.x writes "FAMILY, Given".
                 family, first = name.split(", ")
                 name = f"{first} {family}"
-            email = self.text(person, "email").lower()
+            email = normalise_email(self.text(person, "email"))
             if email:
                 try:
                     validate_email(email)

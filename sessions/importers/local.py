@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from sessions.emails import normalise_email, validate_email
 from sessions.importers.base import ParsedConference, ParsedSession, Problems, Where, checked_url, decode_lines
 from sessions.importers.times import TimeProblem, iana_zone, localise, zone_from_name
 
@@ -333,7 +333,7 @@ class _Parser:
                         where, _("speaker %(item)r: %(email)r is not an email address") % {"item": item, "email": email}
                     )
                     continue
-                emails.append(email.lower())
+                emails.append(normalise_email(email))
             names.append(name or email.split("@")[0])
         return names, emails
 

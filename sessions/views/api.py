@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from sessions import schedule_cache
 from sessions.models import Conference, Room, Talk, Track
@@ -69,7 +69,7 @@ def schedule_document() -> dict:
     }
 
 
-@require_GET
+@require_safe
 def schedule_json(request: HttpRequest) -> HttpResponse:
     body = cache.get_or_set(
         schedule_cache.key("api", "schedule"),

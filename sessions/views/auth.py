@@ -67,7 +67,7 @@ def _login_page(
 
 @sensitive_post_parameters("regcode")
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect(_next_url(request))
@@ -105,7 +105,7 @@ def login(request: HttpRequest) -> HttpResponse:
         form.add_error(None, _("Your login has been disabled by the organisers."))
         return _login_page(request, form)
 
-    throttle.record_success(email)
+    throttle.record_success(email, user.get_username())
     auth_login(request, user)
     request.session.pop(GUEST_SESSION_KEY, None)
     logger.info("%s logged in", user.get_username())
@@ -145,7 +145,7 @@ def guest_login(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def resend_code(request: HttpRequest) -> HttpResponse:
     form = ResendCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

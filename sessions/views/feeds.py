@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.cache import get_conditional_response
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from sessions import feeds, schedule_cache
 from sessions.models import Conference, Star, Talk, Track
@@ -42,7 +42,7 @@ def _talks():
     return Talk.objects.select_related("room", "track").order_by("start", "pk")
 
 
-@require_GET
+@require_safe
 def feed_schedule(request: HttpRequest) -> HttpResponse:
     body = cache.get_or_set(
         schedule_cache.key("ics", "all"),
@@ -52,7 +52,7 @@ def feed_schedule(request: HttpRequest) -> HttpResponse:
     return _calendar_response(request, body, "schedule.ics")
 
 
-@require_GET
+@require_safe
 def feed_track(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(Track, slug=slug)
     body = cache.get_or_set(
@@ -63,7 +63,7 @@ def feed_track(request: HttpRequest, slug: str) -> HttpResponse:
     return _calendar_response(request, body, f"{track.slug}.ics")
 
 
-@require_GET
+@require_safe
 def feed_talk(request: HttpRequest, pk: int) -> HttpResponse:
     """One session, for "add to calendar"."""
     talk = get_object_or_404(_talks(), pk=pk)
@@ -73,7 +73,7 @@ def feed_talk(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def feed_personal(request: HttpRequest, key: str, signature: str) -> HttpResponse:
     user = feeds.user_for_feed(key, signature)
     if user is None:

@@ -83,7 +83,9 @@
   let context = null; // {kind: "reply"|"edit", id}
 
   const members = new Map(); // user ID -> display name (from lazily-loaded member state)
-  const nameOwners = new Map(); // display name -> Set of user IDs, to tell look-alikes apart
+  const nameOwners = new Map(); // look-alike key of a name -> Set of user IDs, to tell them apart
+  const stale = new Set(); // user IDs whose shown messages need their name drawn again
+  let power = { users: {}, dflt: 0 }; // the room's power levels: badges come from here, never from names
   const shown = new Map(); // event ID -> {ev, el} for messages in the DOM
   const quotes = new Map(); // event ID -> {sender, text}: reply previews, outliving the DOM
   const edits = new Map(); // original event ID + sender -> latest edit event
@@ -104,41 +106,73 @@
   };
   const localpart = (uid) => String(uid).replace(/^@/, "").split(":")[0];
 
-  function hue(uid) {
-    // FNV-1a over the user ID: a stable colour per person with no request at all.
+  function fnv(uid) {
+    // FNV-1a over the user ID: stable per person, with no request at all.
     let h = 0x811c9dc5;
     for (let i = 0; i < uid.length; i++) {
       h ^= uid.charCodeAt(i);
       h = Math.imul(h, 16777619);
     }
-    return (h >>> 0) % PALETTE_SIZE;
+    return h >>> 0;
   }
+  const hue = (uid) => fnv(uid) % PALETTE_SIZE;
+  // Names that look alike (case, width, spacing) count as one name.
+  const lookKey = (name) => name.normalize("NFKC").toLowerCase().replace(/\s+/g, " ");
 
   function nameOf(uid) {
     const name = members.get(uid);
     if (!name) return localpart(uid);
-    const owners = nameOwners.get(name);
-    return owners && owners.size > 1 ? name + " (" + uid + ")" : name;
+    const owners = nameOwners.get(lookKey(name));
+    // Two people, one name: a short tag from each one's ID tells them apart (the full ID is on hover/focus).
+    return owners && owners.size > 1 ? name + " #" + fnv(uid).toString(36).slice(-4) : name;
   }
 
   function setMember(uid, displayname) {
     const old = members.get(uid);
     const name = typeof displayname === "string" ? clean(displayname, 80) : "";
     if (old === name) return;
-    if (old) nameOwners.get(old)?.delete(uid);
+    stale.add(uid);
+    if (old) {
+      const owners = nameOwners.get(lookKey(old));
+      owners?.delete(uid);
+      for (const o of owners || []) stale.add(o);
+    }
     members.set(uid, name);
     if (name) {
-      if (!nameOwners.has(name)) nameOwners.set(name, new Set());
-      nameOwners.get(name).add(uid);
+      const key = lookKey(name);
+      if (!nameOwners.has(key)) nameOwners.set(key, new Set());
+      nameOwners.get(key).add(uid);
+      for (const o of nameOwners.get(key)) stale.add(o);
     }
+  }
+
+  function setPower(content) {
+    const users = {};
+    for (const [uid, level] of Object.entries((content && content.users) || {})) {
+      if (typeof level === "number" && level >= 50) users[uid] = level;
+    }
+    const dflt = typeof content?.users_default === "number" ? content.users_default : 0;
+    for (const uid of new Set([...Object.keys(users), ...Object.keys(power.users)])) stale.add(uid);
+    if (dflt !== power.dflt) for (const s of shown.values()) stale.add(s.ev.sender);
+    power = { users, dflt };
+  }
+
+  function badgeOf(uid) {
+    const level = uid in power.users ? power.users[uid] : power.dflt;
+    return level >= 100 ? t("badge_admin") : level >= 50 ? t("badge_moderator") : "";
   }
 
   function learn(events) {
     for (const ev of events || []) {
-      if (ev.type !== "m.room.member" || typeof ev.state_key !== "string") continue;
+      if (typeof ev.state_key !== "string") continue;
       const c = ev.content || {};
+      if (ev.type === "m.room.power_levels" && ev.state_key === "") setPower(c);
+      if (ev.type !== "m.room.member") continue;
       if (c.membership === "join" || c.membership === "invite") setMember(ev.state_key, c.displayname);
     }
+    // Messages already on screen from people whose name (or its look-alikes) or badge changed.
+    for (const [id, s] of shown) if (stale.has(s.ev.sender)) repaint(id);
+    stale.clear();
   }
 
   const sleepers = new Set();
@@ -269,6 +303,7 @@
       edits: editsOut,
       redacted: tail.filter(({ ev }) => redacted.has(ev.event_id)).map(({ ev }) => ev.event_id),
       names,
+      power,
       count: joinedCount,
       pending: pending.filter((p) => !p.done).map(({ txn, content }) => ({ txn, content })),
     };
@@ -406,6 +441,18 @@
     nick.className = "nick n" + hue(ev.sender);
     nick.title = ev.sender;
     nick.textContent = nameOf(ev.sender);
+    const mxid = document.createElement("span");
+    mxid.className = "mxid"; // shown while the message has focus or the name is hovered
+    mxid.textContent = " " + ev.sender;
+    nick.append(mxid);
+    const who = [nick];
+    const badge = badgeOf(ev.sender);
+    if (badge) {
+      const b = document.createElement("span");
+      b.className = "badge";
+      b.textContent = badge;
+      who.push(" ", b);
+    }
 
     const parent = replyTo(ev);
     if (parent && !d.deleted) {
@@ -421,8 +468,8 @@
     if (d.deleted) body.textContent = t("deleted");
     else appendText(body, d.body);
 
-    if (d.msgtype === "m.emote") li.append(time, " ", "* ", nick, " ", body);
-    else li.append(time, " ", nick, document.createTextNode(": "), body);
+    if (d.msgtype === "m.emote") li.append(time, " ", "* ", ...who, " ", body);
+    else li.append(time, " ", ...who, document.createTextNode(": "), body);
 
     if (d.edited) {
       const e = document.createElement("span");
@@ -821,16 +868,17 @@
     // up to five batches of twice the limit in each room (through every join of a freshly filled
     // room, when asked for messages only): a cost that grows with the rooms and their size. The
     // messages then come from /messages, where the type filter is applied in the database.
-    // Later syncs ask for messages only, so joins, leaves and renames never wake this client.
-    // Member events arrive only for the senders of what we get.
+    // Later syncs ask for messages (and the rare power-level change, for badges) only, so joins,
+    // leaves and renames never wake this client. Member events arrive only for the senders of
+    // what we get.
     const timeline = { limit: first ? FIRST_SYNC_LIMIT : TIMELINE_LIMIT, lazy_load_members: true };
-    if (!first) timeline.types = SHOWN_TYPES;
+    if (!first) timeline.types = [...SHOWN_TYPES, "m.room.power_levels"];
     return JSON.stringify({
       presence: none,
       account_data: none,
       room: {
         rooms: [rid],
-        state: { lazy_load_members: true, types: ["m.room.member"] },
+        state: { lazy_load_members: true, types: ["m.room.member", "m.room.power_levels"] },
         timeline,
         ephemeral: none,
         account_data: none,
@@ -1218,6 +1266,8 @@
 
   function restore(saved) {
     for (const [uid, name] of Object.entries(saved.names || {})) setMember(uid, name);
+    if (saved.power && saved.power.users) setPower({ users: saved.power.users, users_default: saved.power.dflt });
+    stale.clear(); // nothing is on screen yet
     for (const [id, ev] of Object.entries(saved.edits || {})) edits.set(id, ev);
     for (const id of saved.redacted || []) redacted.add(id);
     if (typeof saved.count === "number") setCount(saved.count);
