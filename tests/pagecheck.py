@@ -62,7 +62,8 @@ class World:
         return self.url("schedule_day", day.isoformat())
 
 
-def build_world(live_server, synapse) -> World:
+def build_world(live_server, synapse, registered: tuple[tuple[str, str], ...] = ()) -> World:
+    """`registered`: (email, regcode) of people imported into the attendee table, who log in with the form."""
     tag = uuid.uuid4().hex[:8]
     domain = f"{tag}.example.org"
     conference = factories.conference(name="Plumbers <Conf>", timezone="Europe/Dublin")
@@ -91,6 +92,8 @@ def build_world(live_server, synapse) -> World:
         "organiser": factories.person(f"organiser@{domain}", role="organiser", first_name="Olga", last_name="Org"),
         "guest": None,
     }
+    for email, code in registered:
+        factories.import_attendee(email, code, first_name="Kim", last_name="Keys")
     client = MatrixClient(synapse.url, synapse.admin_token, timeout=10)
     report = Provisioner(client, synapse.server_name, join_mode="on_open").run()
     assert report.failures == []
