@@ -5,7 +5,6 @@ Views stay short: the rules live in chat_embed.handoff, the homeserver calls in 
 
 import json
 import logging
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,34 +22,12 @@ from django.views.decorators.http import require_POST
 from chat_embed import handoff
 from chat_embed.matrix import MatrixError, admin_client, is_configured
 from chat_embed.provisioning import ensure_account
-from sessions import bbb
 from sessions.models import Room
 from sessions.people import viewer_for
 
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def frame_ancestors() -> str:
-    """Who may frame the chat page: our own pages, every configured BBB server (BBB_URL and the
-    servers file; the simulator is our own origin), and MATRIX_CHAT_FRAME_ANCESTORS."""
-    urls = [settings.BBB_URL]
-    try:
-        urls += [server.origin for server in bbb.all_servers()]
-    except bbb.BBBError as exc:
-        logger.warning("Chat framing: BBB servers unknown (%s); allowing BBB_URL only", exc)
-    sources = ["'self'"]
-    for url in [*urls, *settings.MATRIX_CHAT_FRAME_ANCESTORS]:
-        origin = _origin(url)
-        if origin and origin not in sources and origin != _origin(settings.SITE_URL):
-            sources.append(origin)
-    return "frame-ancestors " + " ".join(sources)
 
 
 def _client_address(request: HttpRequest) -> str:
@@ -60,7 +37,7 @@ def _client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-@xframe_options_exempt
+@xframe_options_exempt  # framed by the room page and by BBB: lpcfe.csp names who may
 @ensure_csrf_cookie
 def chat_room(request: HttpRequest, room_slug: str) -> HttpResponse:
     """The chat panel for one room; its script fetches a token from `token_url`."""
@@ -78,12 +55,10 @@ def chat_room(request: HttpRequest, room_slug: str) -> HttpResponse:
             "room": room,
             "token_url": reverse("chat:token", args=[room.slug]),
             "ticket": ticket,
-            "homeserver_url": settings.MATRIX_PUBLIC_URL,
             "matrix_configured": is_configured(),
             "read_only": read_only,
         },
     )
-    response["Content-Security-Policy"] = frame_ancestors()
     response["Cache-Control"] = "no-store"  # the page may carry a ticket
     return response
 

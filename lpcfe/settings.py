@@ -74,6 +74,8 @@ MIDDLEWARE = [
     # Renders every page in the viewer's time zone (cookie set by the browser or the selector).
     "sessions.timezones.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before XFrameOptionsMiddleware: frame-ancestors follows the X-Frame-Options it sets.
+    "lpcfe.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -309,6 +311,12 @@ if _unknown_kinds:
     raise ImproperlyConfigured(
         f"BBB_RECORD_ROOM_KINDS names unknown room types {sorted(_unknown_kinds)}: use session, hack, private, public."
     )
+# Origins the room page's BBB frame may also show, besides BBB_URL and the servers file: the BBB
+# hosts behind a Scalelite, which redirects each join to one of them (Content-Security-Policy).
+BBB_FRAME_ORIGINS = env_list("BBB_FRAME_ORIGINS")
+_bad_origins = [o for o in BBB_FRAME_ORIGINS if not o.startswith(("https://", "http://"))]
+if _bad_origins:
+    raise ImproperlyConfigured(f"BBB_FRAME_ORIGINS: {_bad_origins} must start with https:// or http://.")
 # Lets BBB accept a join whose browser lost BBB's session cookie (third-party iframe); see docs/bbb.md.
 BBB_ALLOW_REQUESTS_WITHOUT_SESSION = env_bool("BBB_ALLOW_REQUESTS_WITHOUT_SESSION", False)
 # Prefix of every meetingID (the room slug follows), so conferences sharing a Scalelite never collide.
