@@ -195,6 +195,26 @@ def day_talks(day: date) -> list[Talk]:
     )
 
 
+def by_local_day(talks: Iterable[Talk], zone: tzinfo) -> list[tuple[date, list[Talk]]]:
+    """Sessions under the day they start on in the viewer's zone, in order: what every list
+    (a track, a personal schedule) groups by, so a Sunday 23:30 session is under Sunday."""
+    days: dict[date, list[Talk]] = {}
+    for talk in sorted(talks, key=lambda t: (t.start, t.room.position, t.room.name, t.pk)):
+        days.setdefault(talk.start.astimezone(zone).date(), []).append(talk)
+    return list(days.items())
+
+
+def list_joins(talks: Iterable[Talk], viewer: Viewer, at: datetime, *, cached: bool = True) -> dict[int, JoinDecision]:
+    """The viewer's join decision for each listed session that is on now or next in its room
+    today (the sessions a Join button belongs to), by session pk."""
+    state = now_state(at, cached=cached)
+    live = {t.pk: r.room for r in state.rooms for t in (r.current, r.following) if t and not t.is_break}
+    listed = [t for t in talks if t.pk in live]
+    rooms = {live[t.pk].pk: live[t.pk] for t in listed}
+    decisions = join_decisions(rooms.values(), viewer, at, cached=cached)
+    return {t.pk: decisions[live[t.pk].pk] for t in listed}
+
+
 def starred_ids(user: object) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()

@@ -7,7 +7,7 @@ join buttons and stars are added per viewer on every request.
 import logging
 import math
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +27,7 @@ from sessions.models import Star, Talk, Track
 from sessions.people import Viewer, viewer_for
 from sessions.timezones import (
     is_valid_zone,
+    label_offset,
     parse_instant,
     relative_label,
     relative_strings,
@@ -66,18 +67,28 @@ def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
     return agenda.minute(timezone.now()), False
 
 
-def _page_context(request: HttpRequest, at: datetime, preview: bool, label: str) -> dict:
+def _page_context(
+    request: HttpRequest, at: datetime, preview: bool, start: datetime, end: datetime | None = None
+) -> dict:
+    """What every schedule page shows around its content; the zone labels describe [start, end)
+    (one instant when `end` is None), the span of time the page is about."""
     zone = request.viewer_zone
     conf_zone = request_conference_zone(request)
+
+    def label(tz: tzinfo) -> str:
+        return zone_label_for_range(tz, start, end) if end is not None else zone_label(tz, start)
+
     return {
         "at": at,
         "preview": preview,
         "preview_query": "?" + urlencode({"at": at.isoformat()}) if preview else "",
-        "zone_label": label,
+        "zone_label": label(zone),
+        # Times whose offset differs from this one carry their own (see lpcfe_time.clock).
+        "label_offset": label_offset(zone, start, end),
         "viewer_zone_name": zone_name(zone),
         "requested_zone_name": getattr(request, "viewer_zone_requested", ""),
         "conference_zone_name": zone_name(conf_zone),
-        "conference_zone_label": zone_label(conf_zone, at),
+        "conference_zone_label": label(conf_zone),
         "showing_conference_zone": zone_name(zone) == zone_name(conf_zone),
         "viewer": _viewer(request),
         "relative_strings": relative_strings(),
@@ -119,7 +130,7 @@ def _now_parts(request: HttpRequest) -> dict:
     ]
     wait = agenda.refresh_after(at if preview else timezone.now(), state.next_boundary)
     return {
-        **_page_context(request, at, preview, zone_label(request.viewer_zone, at)),
+        **_page_context(request, at, preview, at),
         "state": state,
         "rooms": rooms,
         "starred": starred,
@@ -176,7 +187,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     at, preview = instant_for(request)
     day = agenda.current_or_first_day(at)
     if day is None:
-        context = _page_context(request, at, preview, zone_label(request.viewer_zone, at))
+        context = _page_context(request, at, preview, at)
         return render(
             request,
             "sessions/schedule_day.html",
@@ -201,7 +212,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     zone = request.viewer_zone
     conf_zone = request_conference_zone(request)
     day_start, day_end = agenda.conference_day_bounds(the_day, conf_zone)
-    context = _page_context(request, at, preview, zone_label_for_range(zone, day_start, day_end))
+    context = _page_context(request, at, preview, day_start, day_end)
     in_day = day_start <= at < day_end + timedelta(hours=12)
     key = schedule_cache.key(
         "day", the_day.isoformat(), zone_name(zone), request.LANGUAGE_CODE, at.isoformat() if in_day else "-"
@@ -210,6 +221,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     def build() -> str:
         talks = agenda.day_talks(the_day)
         grid = daygrid.build(the_day, talks, at, zone, context["preview_query"])
+        grid["label_offset"] = context["label_offset"]
         return render_to_string("sessions/_day_grid.html", grid, request=None)
 
     grid_html = build() if preview else cache.get_or_set(key, build, schedule_cache.RENDER_TIMEOUT)
@@ -231,27 +243,27 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     )
 
 
+def _listed(request: HttpRequest, talks: list[Talk], at: datetime, preview: bool) -> list[tuple[date, list[Talk]]]:
+    """A list of sessions grouped by the viewer's day, each with `join` set where a Join button belongs."""
+    joins = agenda.list_joins(talks, _viewer(request), at, cached=not preview)
+    for item in talks:
+        item.join = joins.get(item.pk)
+    return agenda.by_local_day(talks, request.viewer_zone)
+
+
 @login_or_guest_required
 def track(request: HttpRequest, slug: str) -> HttpResponse:
     the_track = get_object_or_404(Track, slug=slug)
     at, preview = instant_for(request)
     talks = list(the_track.talks.select_related("room", "track").order_by("start", "room__position"))
-    conf_zone = request_conference_zone(request)
-    days: dict[date, list[Talk]] = {}
-    for talk in talks:
-        days.setdefault(talk.start.astimezone(conf_zone).date(), []).append(talk)
-    label = (
-        zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
-        if talks
-        else zone_label(request.viewer_zone, at)
-    )
+    span = (talks[0].start, talks[-1].end) if talks else (at,)
     return render(
         request,
         "sessions/track.html",
         {
-            **_page_context(request, at, preview, label),
+            **_page_context(request, at, preview, *span),
             "track": the_track,
-            "days": sorted(days.items()),
+            "days": _listed(request, talks, at, preview),
             "starred": _starred(request),
         },
     )
@@ -270,13 +282,13 @@ def talk(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "sessions/talk.html",
         {
-            **_page_context(request, at, preview, zone_label(request.viewer_zone, the_talk.start)),
+            **_page_context(request, at, preview, the_talk.start, the_talk.end),
             "talk": the_talk,
             "decision": decision,
             "ended": the_talk.end <= at,
             "relative": relative_label(at, the_talk.start, the_talk.end),
             "conference_day": the_talk.start.astimezone(conf_zone).date(),
-            "conference_time_label": zone_label(conf_zone, the_talk.start),
+            "conference_time_label": zone_label_for_range(conf_zone, the_talk.start, the_talk.end),
             "source_url": the_talk.url if the_talk.url.startswith(("https://", "http://")) else "",
             "starred": _starred(request),
             "duration_minutes": int((the_talk.end - the_talk.start).total_seconds() // 60),
@@ -294,24 +306,20 @@ def personal(request: HttpRequest) -> HttpResponse:
 
     at, preview = instant_for(request)
     viewer = _viewer(request)
-    context = {**_page_context(request, at, preview, zone_label(request.viewer_zone, at)), "nav": "personal"}
+    context = {**_page_context(request, at, preview, at), "nav": "personal"}
     if not viewer.is_authenticated:
         return render(request, "sessions/personal.html", {**context, "needs_login": True})
     starred = _starred(request)
     talks = list(Talk.objects.filter(external_id__in=starred).select_related("room", "track").order_by("start"))
-    conf_zone = request_conference_zone(request)
-    days: dict[date, list[Talk]] = {}
-    for item in talks:
-        days.setdefault(item.start.astimezone(conf_zone).date(), []).append(item)
     if talks:
-        context["zone_label"] = zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
+        context.update(_page_context(request, at, preview, talks[0].start, talks[-1].end))
     feed_url = personal_feed_url(request.user)
     return render(
         request,
         "sessions/personal.html",
         {
             **context,
-            "days": sorted(days.items()),
+            "days": _listed(request, talks, at, preview),
             "starred": starred,
             "missing": len(starred) - len(talks),
             "feed_url": feed_url,
@@ -361,7 +369,7 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
         request,
         "sessions/timezone.html",
         {
-            **_page_context(request, at, False, zone_label(request.viewer_zone, at)),
+            **_page_context(request, at, False, at),
             "zones": selector_zones(),
             "next": _safe_next(request, fallback),
         },
