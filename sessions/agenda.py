@@ -215,6 +215,22 @@ def list_joins(talks: Iterable[Talk], viewer: Viewer, at: datetime, *, cached: b
     return {t.pk: decisions[live[t.pk].pk] for t in listed}
 
 
+def speaker_sessions(viewer: Viewer, at: datetime, *, cached: bool = True) -> list[Talk]:
+    """The sessions `viewer` speaks in that have not ended, each with `join` set on the day it
+    runs (the room's decision for them: moderator from their window's opening)."""
+    email = (viewer.email or "").lower()
+    if not email or email not in special_emails():
+        return []
+    upcoming = Talk.objects.filter(end__gt=at, is_break=False).select_related("room", "track").order_by("start")
+    talks = [t for t in upcoming if email in (e.lower() for e in t.speaker_emails or [])]
+    tz = conference_zone()
+    today = [t for t in talks if conference_day_of(t.start, tz) <= conference_day_of(at, tz)]
+    decisions = join_decisions({t.room_id: t.room for t in today}.values(), viewer, at, cached=cached)
+    for talk in talks:
+        talk.join = decisions.get(talk.room_id) if talk in today else None
+    return talks
+
+
 def starred_ids(user: object) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()

@@ -142,6 +142,7 @@ def _now_parts(request: HttpRequest) -> dict:
         # Without JavaScript every page refreshes on its own; spread them out after a boundary.
         "meta_refresh_seconds": max(60, int(wait.total_seconds()) + random.randint(5, 60)),
         "my_next": _my_next(starred, at) if starred else [],
+        "speaking": agenda.speaker_sessions(viewer, at, cached=not preview),
     }
 
 
