@@ -7,6 +7,7 @@ join buttons and stars are added per viewer on every request.
 import logging
 import math
 import random
+import re
 from datetime import date, datetime, timedelta, tzinfo
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -199,6 +200,29 @@ def schedule(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(target + ("?" + query if query else ""))
 
 
+GRID_ACTIONS = re.compile(r"<!--actions:(\d+)-->")
+
+
+def _grid_actions(request: HttpRequest, day: date, html: str, at: datetime, preview: bool) -> str:
+    """The shared (cached) grid with this viewer's Join and star buttons put in its markers."""
+    viewer = _viewer(request)
+    if not viewer.is_authenticated and not viewer.is_guest:
+        return GRID_ACTIONS.sub("", html)
+    talks = {t.pk: t for t in agenda.day_talks(day)}
+    joins = agenda.list_joins(talks.values(), viewer, at, cached=not preview)
+    template = get_template("sessions/_grid_actions.html")
+    context = {"viewer": viewer, "starred": _starred(request), "preview_query": ""}
+
+    def actions(match: re.Match) -> str:
+        talk = talks.get(int(match.group(1)))
+        if talk is None:
+            return ""
+        talk.join = joins.get(talk.pk)
+        return template.render({**context, "talk": talk}, request)
+
+    return GRID_ACTIONS.sub(actions, html)
+
+
 @login_or_guest_required
 def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     """One conference day: rooms as columns on wide screens, a chronological list on phones."""
@@ -226,6 +250,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
         return render_to_string("sessions/_day_grid.html", grid, request=None)
 
     grid_html = build() if preview else cache.get_or_set(key, build, schedule_cache.RENDER_TIMEOUT)
+    grid_html = _grid_actions(request, the_day, grid_html, at, preview)
     return render(
         request,
         "sessions/schedule_day.html",
@@ -237,9 +262,6 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
             "as_list": request.GET.get("view") == "list",
             "tracks": Track.objects.all(),
             "nav": "schedule",
-            "starred_pks": Talk.objects.filter(external_id__in=_starred(request)).values_list("pk", flat=True)
-            if request.user.is_authenticated
-            else [],
         },
     )
 
