@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "sessions.timezones.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside everything above, so our 404 page gets the viewer, the zone and the messages.
+    "sessions.errors.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "lpcfe.urls"
