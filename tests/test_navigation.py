@@ -114,3 +114,34 @@ def test_join_is_on_every_page_where_an_open_session_appears(bbb_double, setting
         assert later.locator(".star-button").count() == 1
         page.get_by_role("button", name="Join Hall A").first.click()
         page.wait_for_url(f"{live_server.url}/rooms/hall-a/")
+
+
+# --- organisers preview as someone else ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_organiser_previews_as_attendee_speaker_and_guest(settings):
+    settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
+    settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
+    schedule_data.build()
+    organiser, _ = schedule_data.client_for("organiser")
+    when = "?at=" + at(9, 40).isoformat().replace("+", "%2B")  # Hall A opens at 09:50 for attendees
+
+    def hall_a(query: str) -> tuple[bool, str]:
+        html = organiser.get(reverse("now") + when + query).content.decode()
+        state = re.search(r'<div class="join" data-room="hall-a" data-allowed="(\w+)" data-role="(\w+)">', html)
+        return state.group(1) == "true", state.group(2)
+
+    assert hall_a("") == (True, "MODERATOR")  # organisers moderate every room
+    assert hall_a("&as=attendee") == (False, "VIEWER")
+    assert hall_a("&as=" + schedule_data.SPEAKER_EMAIL) == (True, "MODERATOR")  # the speaker's window is open
+    html = organiser.get(reverse("now") + when + "&as=" + schedule_data.SPEAKER_EMAIL).content.decode()
+    assert "Your sessions" in html and "Before the change" in html
+    guest = organiser.get(reverse("now") + when + "&as=guest").content.decode()
+    assert "Guests may only join public rooms." in guest
+    # Links on the page keep the preview and the person previewed.
+    assert "as=guest" in re.search(r'<a href="(/schedule/[^"]*)"', guest).group(1)
+    # Attendees cannot preview, nor as anyone else.
+    attendee, _ = schedule_data.client_for("attendee")
+    html = attendee.get(reverse("now") + when + "&as=" + schedule_data.SPEAKER_EMAIL).content.decode()
+    assert "Your sessions" not in html and "Preview" not in html

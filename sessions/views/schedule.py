@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from sessions import agenda, daygrid, schedule_cache
 from sessions.models import Star, Talk, Track
-from sessions.people import Viewer, viewer_for
+from sessions.people import Viewer, role_of, viewer_for
 from sessions.timezones import (
     is_valid_zone,
     label_offset,
@@ -48,15 +49,30 @@ logger = logging.getLogger(__name__)
 
 
 def _viewer(request: HttpRequest) -> Viewer:
+    """Who the page is for: the person asking, or whom an organiser previews as (`?at=...&as=...`)."""
     if not hasattr(request, "_lpcfe_viewer"):
-        request._lpcfe_viewer = viewer_for(request)
+        viewer = viewer_for(request)
+        stand_in = _preview_as(request.GET.get("as", "")) if request.GET.get("at") and viewer.is_organiser else None
+        request._lpcfe_viewer = stand_in or viewer
     return request._lpcfe_viewer
+
+
+def _preview_as(value: str) -> Viewer | None:
+    """`attendee`, `guest`, or someone's email (a speaker's: their sessions and their join buttons)."""
+    if value in ("attendee", "guest"):
+        return Viewer(email=None, display_name=value, role=value)
+    email = value.strip().lower()
+    if "@" not in email:
+        return None
+    user = User.objects.filter(username=email).first()
+    role = role_of(user) if user else "attendee"
+    return Viewer(email=email, display_name=(user.get_full_name() if user else "") or email, role=role)
 
 
 def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
     """The instant a page shows: now (to the minute), or an organiser's `?at=` preview."""
     raw = request.GET.get("at", "")
-    if raw and _viewer(request).is_organiser:
+    if raw and viewer_for(request).is_organiser:
         parsed = parse_instant(raw, request_conference_zone(request))
         if parsed is not None:
             return parsed, True
@@ -66,6 +82,11 @@ def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
             % {"value": raw[:40]},
         )
     return agenda.minute(timezone.now()), False
+
+
+def _preview_as_param(request: HttpRequest) -> dict[str, str]:
+    viewer = _viewer(request)
+    return {"as": request.GET["as"]} if viewer is not viewer_for(request) else {}
 
 
 def _page_context(
@@ -82,7 +103,7 @@ def _page_context(
     return {
         "at": at,
         "preview": preview,
-        "preview_query": "?" + urlencode({"at": at.isoformat()}) if preview else "",
+        "preview_query": "?" + urlencode({"at": at.isoformat(), **_preview_as_param(request)}) if preview else "",
         "zone_label": label(zone),
         # Times whose offset differs from this one carry their own (see lpcfe_time.clock).
         "label_offset": label_offset(zone, start, end),
@@ -92,6 +113,8 @@ def _page_context(
         "conference_zone_label": label(conf_zone),
         "showing_conference_zone": zone_name(zone) == zone_name(conf_zone),
         "viewer": _viewer(request),
+        "preview_as": bool(_preview_as_param(request)),
+        "preview_speakers": sorted(agenda.special_emails()) if preview else [],
         "relative_strings": relative_strings(),
         # The page's script corrects its clock by this; exact, unlike `at` (whole minutes).
         "server_now": at if preview else timezone.now(),
