@@ -54,6 +54,7 @@ def _viewer(request: HttpRequest) -> Viewer:
         viewer = viewer_for(request)
         stand_in = _preview_as(request.GET.get("as", "")) if request.GET.get("at") and viewer.is_organiser else None
         request._lpcfe_viewer = stand_in or viewer
+        request._lpcfe_preview_as = request.GET["as"] if stand_in else ""
     return request._lpcfe_viewer
 
 
@@ -85,8 +86,8 @@ def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
 
 
 def _preview_as_param(request: HttpRequest) -> dict[str, str]:
-    viewer = _viewer(request)
-    return {"as": request.GET["as"]} if viewer is not viewer_for(request) else {}
+    _viewer(request)
+    return {"as": request._lpcfe_preview_as} if request._lpcfe_preview_as else {}
 
 
 def _page_context(
