@@ -145,3 +145,14 @@ def test_organiser_previews_as_attendee_speaker_and_guest(settings):
     attendee, _ = schedule_data.client_for("attendee")
     html = attendee.get(reverse("now") + when + "&as=" + schedule_data.SPEAKER_EMAIL).content.decode()
     assert "Your sessions" not in html and "Preview" not in html
+
+
+@pytest.mark.django_db
+def test_every_page_names_the_favicon_and_it_exists(client):
+    from django.contrib.staticfiles import finders
+
+    html = client.get(reverse("login")).content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    assert icon.endswith("/img/favicon.svg") and finders.find("img/favicon.svg")
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == icon
