@@ -262,3 +262,29 @@ def test_conference_time_button_and_labels_name_the_offset_of_the_page_not_of_to
     assert "Show conference time (Europe/Dublin, UTC+1)" in day_page
     # A label for several days says on which day the change happens.
     assert "Europe/Dublin, UTC+1 until Sun 25 Oct 02:00, then UTC+0" in track_page
+
+
+@pytest.mark.django_db
+def test_a_moment_names_the_conference_clock_only_when_it_reads_differently(settings):
+    schedule_data.build()
+    client, _ = schedule_data.client_for("attendee")
+    settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
+    cases = [
+        # Winter: UTC and Dublin read the same; say it once.
+        ("UTC", datetime(2026, 11, 2, 9, 40, tzinfo=UTC), "Opens Mon 2 Nov, 09:50 UTC", "in Europe/Dublin"),
+        # Summer: they differ by an hour; name both, without nested brackets on the room page.
+        (
+            "UTC",
+            datetime(2026, 10, 24, 9, 30, tzinfo=UTC),
+            "Opens Sat 24 Oct, 09:50 UTC (10:50 in Europe/Dublin)",
+            "((",
+        ),
+    ]
+    for zone, now, expected, absent in cases:
+        client.cookies["lpcfe_tz"] = zone
+        room = "town-hall" if now.month == 11 else "hall-a"
+        with mock.patch("django.utils.timezone.now", return_value=now):
+            page = _text(client.get(reverse("room", args=[room])).content.decode())
+        assert expected in page, (zone, now)
+        assert absent not in page, (zone, now)
+        assert "09:50 UTC (09:50" not in page
