@@ -77,6 +77,8 @@ MIDDLEWARE = [
     # Before XFrameOptionsMiddleware: frame-ancestors follows the X-Frame-Options it sets.
     "lpcfe.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside everything above, so our 404 page gets the viewer, the zone and the messages.
+    "sessions.errors.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "lpcfe.urls"

@@ -1,9 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (feeds, the API, BBB's frames).
+    # Looked up per request: the hashed name exists only after collectstatic.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
     path("chat/", include("chat_embed.urls")),
     path("", include("sessions.urls")),
 ]

@@ -195,6 +195,42 @@ def day_talks(day: date) -> list[Talk]:
     )
 
 
+def by_local_day(talks: Iterable[Talk], zone: tzinfo) -> list[tuple[date, list[Talk]]]:
+    """Sessions under the day they start on in the viewer's zone, in order: what every list
+    (a track, a personal schedule) groups by, so a Sunday 23:30 session is under Sunday."""
+    days: dict[date, list[Talk]] = {}
+    for talk in sorted(talks, key=lambda t: (t.start, t.room.position, t.room.name, t.pk)):
+        days.setdefault(talk.start.astimezone(zone).date(), []).append(talk)
+    return list(days.items())
+
+
+def list_joins(talks: Iterable[Talk], viewer: Viewer, at: datetime, *, cached: bool = True) -> dict[int, JoinDecision]:
+    """The viewer's join decision for each listed session that is on now or next in its room
+    today (the sessions a Join button belongs to), by session pk."""
+    state = now_state(at, cached=cached)
+    live = {t.pk: r.room for r in state.rooms for t in (r.current, r.following) if t and not t.is_break}
+    listed = [t for t in talks if t.pk in live]
+    rooms = {live[t.pk].pk: live[t.pk] for t in listed}
+    decisions = join_decisions(rooms.values(), viewer, at, cached=cached)
+    return {t.pk: decisions[live[t.pk].pk] for t in listed}
+
+
+def speaker_sessions(viewer: Viewer, at: datetime, *, cached: bool = True) -> list[Talk]:
+    """The sessions `viewer` speaks in that have not ended, each with `join` set on the day it
+    runs (the room's decision for them: moderator from their window's opening)."""
+    email = (viewer.email or "").lower()
+    if not email or email not in special_emails():
+        return []
+    upcoming = Talk.objects.filter(end__gt=at, is_break=False).select_related("room", "track").order_by("start")
+    talks = [t for t in upcoming if email in (e.lower() for e in t.speaker_emails or [])]
+    tz = conference_zone()
+    today = [t for t in talks if conference_day_of(t.start, tz) <= conference_day_of(at, tz)]
+    decisions = join_decisions({t.room_id: t.room for t in today}.values(), viewer, at, cached=cached)
+    for talk in talks:
+        talk.join = decisions.get(talk.room_id) if talk in today else None
+    return talks
+
+
 def starred_ids(user: object) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()

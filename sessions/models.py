@@ -94,6 +94,11 @@ class Track(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def text_colour(self) -> str:
+        """Black or white, whichever reads better on the track's colour (at least 4.5:1 either way)."""
+        return "#000000" if _luminance(self.colour) > 0.179 else "#ffffff"
+
 
 class Room(models.Model):
     class Kind(models.TextChoices):
@@ -291,3 +296,10 @@ class GuestMode(models.Model):
 
     def __str__(self) -> str:
         return str(_("Guest mode is on")) if self.enabled else str(_("Guest mode is off"))
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of #rrggbb."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -174,18 +174,49 @@ def offset_change(tz: tzinfo, start: datetime, end: datetime) -> datetime | None
 
 
 def zone_label_for_range(tz: tzinfo, start: datetime, end: datetime) -> str:
-    """Like zone_label, but says so when the offset changes inside the range (a DST change)."""
+    """Like zone_label, but says so when the offset changes inside the range (a DST change).
+
+    The change is named with its day when the range covers more than one local day.
+    """
     change = offset_change(tz, start, end)
     if change is None:
         return zone_label(tz, start)
     before = start.astimezone(tz).utcoffset() or timedelta(0)
+    # The wall-clock time at which the change happens, as read before it (02:00 when clocks go back).
+    wall = change.astimezone(UTC).replace(tzinfo=None) + before
+    last = (end - timedelta(microseconds=1)).astimezone(tz)
+    one_day = start.astimezone(tz).date() == last.date()
     return _("%(zone)s, %(before)s until %(time)s, then %(after)s") % {
         "zone": zone_name(tz),
         "before": format_offset(before),
-        # The wall-clock time at which the change happens, as read before it (02:00 when clocks go back).
-        "time": (change.astimezone(UTC).replace(tzinfo=None) + before).strftime("%H:%M"),
+        "time": wall.strftime("%H:%M") if one_day else formats.date_format(wall, "D j M H:i"),
         "after": format_offset(change.astimezone(tz).utcoffset()),
     }
+
+
+def label_offset(tz: tzinfo, start: datetime, end: datetime | None = None) -> timedelta | None:
+    """The one offset a page's zone label names for [start, end); None when it names a change."""
+    if end is not None and offset_change(tz, start, end) is not None:
+        return None
+    return start.astimezone(tz).utcoffset()
+
+
+def is_ambiguous(tz: tzinfo, at: datetime) -> bool:
+    """True when the wall-clock time of `at` in `tz` happens twice (the hour clocks go back)."""
+    local = at.astimezone(tz)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def offset_note(tz: tzinfo, at: datetime, page_offset: timedelta | None) -> str:
+    """The offset to print beside a time: where the page's label does not already say it.
+
+    `page_offset` is the one offset the page's label names, or None when the label names a change
+    (then only a time that reads the same on both sides of the change needs its offset).
+    """
+    offset = at.astimezone(tz).utcoffset()
+    if is_ambiguous(tz, at) or (page_offset is not None and offset != page_offset):
+        return format_offset(offset)
+    return ""
 
 
 def format_span(delta: timedelta) -> str:

@@ -21,6 +21,7 @@ urlpatterns = [
     # Joining rooms (BBB)
     path("rooms/<slug:slug>/", join.room, name="room"),
     path("rooms/<slug:slug>/join/", join.join, name="join"),
+    path("rooms/<slug:slug>/state.json", join.room_state, name="room_state"),
     path("rooms/<slug:slug>/enter/", join.room_enter, name="room_enter"),
     path("rooms/<slug:slug>/left/", join.room_left, name="room_left"),
     path("status/", status.status, name="status"),

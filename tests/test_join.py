@@ -519,3 +519,31 @@ def test_a_count_answered_not_found_leaves_a_meeting_stored_while_it_looked(bbb_
     monkeypatch.setattr(cache, "get", get_then_create_lands)
     assert meetings.participant_estimate(hall) == 0  # the double has no such meeting: notFound
     assert reads and real_get(key) == fresh
+
+
+@pytest.mark.browser
+@live
+def test_room_page_left_open_enables_join_when_the_room_opens(bbb_double, settings, new_page, live_server):
+    """Observed: a room page opened early stayed on "not open yet" after opening time."""
+    from unittest import mock
+
+    settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
+    settings.SCHEDULE_REFRESH_JITTER_SECONDS = 0
+    factories.conference(timezone="Europe/Dublin")
+    room = factories.room(slug="hall-a", name="Hall A")
+    start = timezone.now().replace(microsecond=0) + timedelta(hours=2)
+    factories.talk(room, start, start + timedelta(minutes=45), title="Opening talk")
+    opens = start - timedelta(minutes=10)
+    clock = {"now": opens - timedelta(seconds=3)}
+    with mock.patch("django.utils.timezone.now", side_effect=lambda: clock["now"]):
+        page = new_page(timezone_id="Europe/Dublin")
+        factories.browser_login(page, live_server, "ada@example.org", "ADA-7cq3-93kd", next_path="/rooms/hall-a/")
+        join = page.get_by_role("button", name="Join Hall A")
+        assert join.is_disabled()
+        assert "This room is not open yet." in page.locator("#meeting-placeholder").inner_text()
+        clock["now"] = opens + timedelta(seconds=1)  # the clock moves past opening; nobody reloads
+        page.locator("#room-join button.join-button:not([disabled])").wait_for(timeout=15_000)
+        assert "Click Join to enter the meeting." in page.locator("#meeting-placeholder").inner_text()
+        page.get_by_role("button", name="Join Hall A").click()
+        page.wait_for_url(f"{live_server.url}/rooms/hall-a/")
+        assert page.frame_locator("iframe.bbb-frame").get_by_test_id("you").inner_text().endswith("VIEWER")

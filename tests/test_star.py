@@ -52,7 +52,8 @@ def test_attendee_stars_a_session_and_the_front_page_highlights_it(sched):
     assert "Next in my schedule" in html
 
     day = client.get(reverse("schedule_day", args=["2026-10-24"])).content.decode()
-    assert f"#t-{sched.a.pk} .slot-title::before" in day
+    assert _grid_star(day, sched.a.pk) == "Remove from my schedule"
+    assert _grid_star(day, sched.a2.pk) == "Add to my schedule"
     personal = client.get(reverse("personal")).content.decode()
     assert "Before the change" in personal and "After the change" not in personal
 
@@ -68,8 +69,14 @@ def test_stars_do_not_leak_between_people_through_the_cache(sched):
         assert "is-starred" in ada.get(reverse("now")).content.decode()
         assert "is-starred" not in linus.get(reverse("now")).content.decode()
     day = reverse("schedule_day", args=["2026-10-24"])
-    assert f"#t-{sched.a.pk}" in ada.get(day).content.decode()
-    assert f"#t-{sched.a.pk}" not in linus.get(day).content.decode()
+    assert _grid_star(ada.get(day).content.decode(), sched.a.pk) == "Remove from my schedule"
+    assert _grid_star(linus.get(day).content.decode(), sched.a.pk) == "Add to my schedule"
+
+
+def _grid_star(html: str, pk: int) -> str:
+    """What the star button in session `pk`'s box of the day grid offers."""
+    box = re.search(rf'<article id="t-{pk}".*?</article>', html, re.S).group(0)
+    return re.search(r'<span class="star-text[^"]*">([^<]+)</span>', box).group(1)
 
 
 def test_star_with_javascript_gets_json(sched):

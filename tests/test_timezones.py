@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -113,7 +114,7 @@ def test_zone_selector_and_conference_time_one_click_away(new_page, live_server)
     page.locator(".zone-bar[data-zone='Asia/Kolkata']").wait_for()
     assert page.locator(".device-zone").is_hidden()
 
-    page.get_by_role("button", name="Show conference time (Europe/Dublin, UTC+0)").click()
+    page.get_by_role("button", name="Show conference time (Europe/Dublin, UTC+1)").click()
     page.locator(".zone-bar[data-zone='Europe/Dublin']").wait_for()
     assert page.url == talk_url
     assert page.locator(".talk-when").inner_text().startswith("Saturday 24 October 2026, 11:00")
@@ -151,4 +152,139 @@ def test_day_grid_in_the_viewer_zone_with_the_dst_change_named(new_page, live_se
     page.locator(".zone-bar[data-zone='Europe/Dublin']").wait_for()
     assert page.locator(".zone-label").inner_text() == "Europe/Dublin, UTC+1 until 02:00, then UTC+0"
     # 00:30 UTC is 01:30 summer time; 01:30 UTC is 01:30 winter time, an hour later.
-    assert page.locator("article", has_text="Across the change").locator(".when").inner_text().startswith("01:30–01:30")
+    when = page.locator("article", has_text="Across the change").locator(".when").inner_text()
+    assert when.startswith("01:30 UTC+1–01:30 UTC+0")
+
+
+# --- lists group by the viewer's day; offsets named where the page's label does not (issue 13.8, 13.9)
+
+DAY_SECTION = re.compile(r'<h2 id="day-\d+">([^<]+)</h2>(.*?)</section>', re.S)
+
+
+def _sections(html: str) -> dict[str, str]:
+    return {day: body for day, body in DAY_SECTION.findall(html)}
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.django_db
+def test_track_and_my_schedule_group_by_the_viewer_day():
+    sched = schedule_data.build()
+    # Sunday 25 October 23:30 in New York (UTC-4) is Monday 04:30 UTC; Saturday 21:00 is Sunday 01:00 UTC.
+    sunday_night = factories.talk(
+        sched.hall_b,
+        datetime(2026, 10, 26, 3, 30, tzinfo=UTC),
+        datetime(2026, 10, 26, 4, 0, tzinfo=UTC),
+        title="Sunday night in New York",
+        track=sched.ks,
+        external_id="ny-sun",
+    )
+    saturday_evening = factories.talk(
+        sched.hall_b,
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        title="Saturday evening in New York",
+        track=sched.ks,
+        external_id="ny-sat",
+    )
+    client, user = schedule_data.client_for("attendee")
+    for talk in (sunday_night, saturday_evening, sched.b):
+        client.post(reverse("star", args=[talk.pk]), {"starred": "1"})
+    client.cookies["lpcfe_tz"] = "America/New_York"
+    for name in ("track", "personal"):
+        url = reverse("track", args=[sched.ks.slug]) if name == "track" else reverse("personal")
+        days = _sections(client.get(url).content.decode())
+        assert "Sunday night in New York" in days["Sunday 25 October"], name
+        assert "Saturday evening in New York" in days["Saturday 24 October"], name
+        assert "After the change" in days["Monday 26 October"], name
+        assert "Sunday night" not in days["Monday 26 October"], name
+    # In Dublin the same sessions fall on Monday and Sunday.
+    client.cookies["lpcfe_tz"] = "Europe/Dublin"
+    days = _sections(client.get(reverse("personal")).content.decode())
+    assert "Sunday night in New York" in days["Monday 26 October"]
+    assert "Saturday evening in New York" in days["Sunday 25 October"]
+
+
+@pytest.mark.django_db
+def test_times_across_the_dublin_change_carry_their_offset():
+    sched = schedule_data.build()
+    # 01:30-02:00 summer time on the changeover day: 00:30-01:00 UTC, ending at 01:00 winter time.
+    night = factories.talk(
+        sched.hall_a,
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+        title="Half an hour before the change",
+        external_id="night",
+    )
+    client, _ = schedule_data.client_for("attendee")
+    client.cookies["lpcfe_tz"] = "Europe/Dublin"
+    page = _text(client.get(reverse("talk", args=[night.pk])).content.decode())
+    assert "Sunday 25 October 2026, 01:30 UTC+1–01:00 UTC+0" in page
+    assert "Europe/Dublin, UTC+1 until 02:00, then UTC+0" in page
+    grid = _text(client.get(reverse("schedule_day", args=["2026-10-25"])).content.decode())
+    assert "01:30 UTC+1–01:00 UTC+0" in grid
+    # Times the label already names stay plain.
+    page = _text(client.get(reverse("talk", args=[sched.a.pk])).content.decode())
+    assert "Saturday 24 October 2026, 11:00–11:45 (45 minutes)" in page
+
+
+@pytest.mark.django_db
+def test_lord_howe_session_across_its_change_names_both_offsets():
+    sched = schedule_data.build()
+    # Lord Howe goes from UTC+11 to UTC+10:30 on 4 April 2027 at 02:00 (15:00 UTC on the 3rd).
+    talk = factories.talk(
+        sched.hall_a,
+        datetime(2027, 4, 3, 14, 0, tzinfo=UTC),
+        datetime(2027, 4, 3, 16, 30, tzinfo=UTC),
+        title="Across half an hour",
+        external_id="howe",
+    )
+    client, _ = schedule_data.client_for("attendee")
+    client.cookies["lpcfe_tz"] = "Australia/Lord_Howe"
+    page = _text(client.get(reverse("talk", args=[talk.pk])).content.decode())
+    assert "Australia/Lord_Howe, UTC+11 until 02:00, then UTC+10:30" in page
+    assert "Sunday 4 April 2027, 01:00–03:00" in page
+
+
+@pytest.mark.django_db
+def test_conference_time_button_and_labels_name_the_offset_of_the_page_not_of_today():
+    sched = schedule_data.build()
+    client, _ = schedule_data.client_for("attendee")
+    client.cookies["lpcfe_tz"] = "Asia/Kolkata"
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 12, 1, 9, 0, tzinfo=UTC)):
+        talk_page = _text(client.get(reverse("talk", args=[sched.a.pk])).content.decode())
+        day_page = _text(client.get(reverse("schedule_day", args=["2026-10-24"])).content.decode())
+        track_page = _text(client.get(reverse("track", args=[sched.ks.slug])).content.decode())
+    # Saturday 24 October: Dublin is on UTC+1 (in December it is on UTC+0).
+    assert "Show conference time (Europe/Dublin, UTC+1)" in talk_page
+    assert "Show conference time (Europe/Dublin, UTC+1)" in day_page
+    # A label for several days says on which day the change happens.
+    assert "Europe/Dublin, UTC+1 until Sun 25 Oct 02:00, then UTC+0" in track_page
+
+
+@pytest.mark.django_db
+def test_a_moment_names_the_conference_clock_only_when_it_reads_differently(settings):
+    schedule_data.build()
+    client, _ = schedule_data.client_for("attendee")
+    settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
+    cases = [
+        # Winter: UTC and Dublin read the same; say it once.
+        ("UTC", datetime(2026, 11, 2, 9, 40, tzinfo=UTC), "Opens Mon 2 Nov, 09:50 UTC", "in Europe/Dublin"),
+        # Summer: they differ by an hour; name both, without nested brackets on the room page.
+        (
+            "UTC",
+            datetime(2026, 10, 24, 9, 30, tzinfo=UTC),
+            "Opens Sat 24 Oct, 09:50 UTC (10:50 in Europe/Dublin)",
+            "((",
+        ),
+    ]
+    for zone, now, expected, absent in cases:
+        client.cookies["lpcfe_tz"] = zone
+        room = "town-hall" if now.month == 11 else "hall-a"
+        with mock.patch("django.utils.timezone.now", return_value=now):
+            page = _text(client.get(reverse("room", args=[room])).content.decode())
+        assert expected in page, (zone, now)
+        assert absent not in page, (zone, now)
+        assert "09:50 UTC (09:50" not in page

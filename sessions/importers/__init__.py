@@ -8,7 +8,7 @@ never touches the database; `apply_schedule` writes in one transaction.
 """
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -29,7 +29,15 @@ from sessions.importers.resolve import resolve
 from sessions.importers.sources import Fetched, SourceError, display_name, read_source, relative_to
 from sessions.importers.times import TimeProblem, iana_zone
 
-__all__ = ["FORMATS", "ImportFailed", "ParsedSchedule", "detect_format", "load_schedule", "shift_to_today"]
+__all__ = [
+    "FORMATS",
+    "ImportFailed",
+    "ParsedSchedule",
+    "detect_format",
+    "load_schedule",
+    "shift_to_now",
+    "shift_to_today",
+]
 
 
 def detect_format(data: bytes, location: str) -> tuple[str | None, str]:
@@ -233,3 +241,24 @@ def shift_to_today(schedule: ParsedSchedule, today: date) -> int:
     conf.start_date = conf.start_date + delta if conf.start_date else None
     conf.end_date = conf.end_date + delta if conf.end_date else None
     return days
+
+
+def shift_to_now(schedule: ParsedSchedule, now: datetime, anchor: time) -> timedelta:
+    """Move the whole schedule so that wall-clock time `anchor` on its first day (in the
+    conference's zone) is `now`, to the five minutes: a demo is live whenever it starts.
+    Returns how far it moved."""
+    tz = iana_zone(schedule.conference.timezone or "UTC")
+    if not schedule.sessions:
+        return timedelta(0)
+    first = schedule.conference.start_date or min(s.start.astimezone(tz).date() for s in schedule.sessions)
+    target = now.astimezone(UTC).replace(second=0, microsecond=0)
+    target -= timedelta(minutes=target.minute % 5)
+    # In UTC: the sessions keep their lengths and spacing across any DST change.
+    delta = target - datetime.combine(first, anchor, tzinfo=tz).astimezone(UTC)
+    for s in schedule.sessions:
+        s.start, s.end = s.start.astimezone(UTC) + delta, s.end.astimezone(UTC) + delta
+    conf = schedule.conference
+    local_days = [s.start.astimezone(tz).date() for s in schedule.sessions]
+    conf.start_date = min(local_days) if conf.start_date else None
+    conf.end_date = max(local_days) if conf.end_date else None
+    return delta

@@ -15,15 +15,17 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions import accounts, directory, guests, throttle
+from sessions import accounts, agenda, directory, guests, throttle
 from sessions.auth_forms import GuestForm, LoginForm, ResendCodeForm
 from sessions.people import GUEST_SESSION_KEY, viewer_for
+from sessions.timezones import zone_name
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +191,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         "viewer": viewer,
         "session_expires": request.session.get_expiry_date(),
         "guest_mode": guests.is_on() if viewer.is_organiser else None,
+        "speaking": agenda.speaker_sessions(viewer, timezone.now()),
+        "viewer_zone_name": zone_name(request.viewer_zone),
     }
     return render(request, "sessions/profile.html", context)
 

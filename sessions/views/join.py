@@ -7,11 +7,13 @@ page's BBB frame loads `room_enter`, which redirects to it exactly once.
 
 import json
 import logging
+import math
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from sessions import joinrules, meetings
+from sessions import agenda, joinrules, meetings
 from sessions.bbb import BBBError
 from sessions.joinrules import JoinDecision
 from sessions.models import JoinLog, Room, Talk
@@ -99,24 +101,51 @@ def _schedule(room: Room) -> tuple[Talk | None, Talk | None]:
     return current, following
 
 
+def _room_parts(request: HttpRequest, room: Room) -> dict:
+    """The room page's join button and what it waits for: the next time the decision changes
+    (opening, closing), when a page left open asks again (room.js)."""
+    now = timezone.now()
+    decision = joinrules.decide(room, viewer_for(request), now)
+    change = decision.closes_at if decision.allowed else decision.opens_at
+    wait = agenda.refresh_after(now, change if change and change > now else None)
+    return {
+        "room": room,
+        "decision": decision,
+        "who": who_may_enter(room),
+        "refresh_seconds": math.ceil(wait.total_seconds()),
+        "refresh_jitter": settings.SCHEDULE_REFRESH_JITTER_SECONDS,
+    }
+
+
 @never_cache
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     """BBB in a frame with the room's chat beside it, or the room and its join button."""
     room = get_object_or_404(Room, slug=slug)
-    viewer = viewer_for(request)
     handle = request.session.get(PENDING_SESSION_KEY, {}).get(room.slug, "") if hasattr(request, "session") else ""
     in_meeting = meetings.has_join(handle)
-    decision = None if in_meeting else joinrules.decide(room, viewer, timezone.now())
     current, following = _schedule(room)
     context = {
-        "room": room,
-        "decision": decision,
+        **_room_parts(request, room),
         "in_meeting": in_meeting,
         "current": current,
         "following": following,
-        "who": who_may_enter(room),
     }
     return render(request, "sessions/room.html", context)
+
+
+@never_cache
+def room_state(request: HttpRequest, slug: str) -> JsonResponse:
+    """The room page's join button, for a page left open to swap in when the room opens or closes."""
+    room = get_object_or_404(Room, slug=slug)
+    context = _room_parts(request, room)
+    return JsonResponse(
+        {
+            "allowed": context["decision"].allowed,
+            "join_html": render_to_string("sessions/_join_button.html", context, request=request),
+            "placeholder_html": render_to_string("sessions/_room_placeholder.html", context, request=request),
+            "refresh_after": context["refresh_seconds"],
+        }
+    )
 
 
 @never_cache

@@ -7,14 +7,16 @@ join buttons and stars are added per viewer on every request.
 import logging
 import math
 import random
-from datetime import date, datetime, timedelta
+import re
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -24,9 +26,10 @@ from django.views.decorators.http import require_POST
 
 from sessions import agenda, daygrid, schedule_cache
 from sessions.models import Star, Talk, Track
-from sessions.people import Viewer, viewer_for
+from sessions.people import Viewer, role_of, viewer_for
 from sessions.timezones import (
     is_valid_zone,
+    label_offset,
     parse_instant,
     relative_label,
     relative_strings,
@@ -46,15 +49,31 @@ logger = logging.getLogger(__name__)
 
 
 def _viewer(request: HttpRequest) -> Viewer:
+    """Who the page is for: the person asking, or whom an organiser previews as (`?at=...&as=...`)."""
     if not hasattr(request, "_lpcfe_viewer"):
-        request._lpcfe_viewer = viewer_for(request)
+        viewer = viewer_for(request)
+        stand_in = _preview_as(request.GET.get("as", "")) if request.GET.get("at") and viewer.is_organiser else None
+        request._lpcfe_viewer = stand_in or viewer
+        request._lpcfe_preview_as = request.GET["as"] if stand_in else ""
     return request._lpcfe_viewer
+
+
+def _preview_as(value: str) -> Viewer | None:
+    """`attendee`, `guest`, or someone's email (a speaker's: their sessions and their join buttons)."""
+    if value in ("attendee", "guest"):
+        return Viewer(email=None, display_name=value, role=value)
+    email = value.strip().lower()
+    if "@" not in email:
+        return None
+    user = User.objects.filter(username=email).first()
+    role = role_of(user) if user else "attendee"
+    return Viewer(email=email, display_name=(user.get_full_name() if user else "") or email, role=role)
 
 
 def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
     """The instant a page shows: now (to the minute), or an organiser's `?at=` preview."""
     raw = request.GET.get("at", "")
-    if raw and _viewer(request).is_organiser:
+    if raw and viewer_for(request).is_organiser:
         parsed = parse_instant(raw, request_conference_zone(request))
         if parsed is not None:
             return parsed, True
@@ -66,20 +85,37 @@ def instant_for(request: HttpRequest) -> tuple[datetime, bool]:
     return agenda.minute(timezone.now()), False
 
 
-def _page_context(request: HttpRequest, at: datetime, preview: bool, label: str) -> dict:
+def _preview_as_param(request: HttpRequest) -> dict[str, str]:
+    _viewer(request)
+    return {"as": request._lpcfe_preview_as} if request._lpcfe_preview_as else {}
+
+
+def _page_context(
+    request: HttpRequest, at: datetime, preview: bool, start: datetime, end: datetime | None = None
+) -> dict:
+    """What every schedule page shows around its content; the zone labels describe [start, end)
+    (one instant when `end` is None), the span of time the page is about."""
     zone = request.viewer_zone
     conf_zone = request_conference_zone(request)
+
+    def label(tz: tzinfo) -> str:
+        return zone_label_for_range(tz, start, end) if end is not None else zone_label(tz, start)
+
     return {
         "at": at,
         "preview": preview,
-        "preview_query": "?" + urlencode({"at": at.isoformat()}) if preview else "",
-        "zone_label": label,
+        "preview_query": "?" + urlencode({"at": at.isoformat(), **_preview_as_param(request)}) if preview else "",
+        "zone_label": label(zone),
+        # Times whose offset differs from this one carry their own (see lpcfe_time.clock).
+        "label_offset": label_offset(zone, start, end),
         "viewer_zone_name": zone_name(zone),
         "requested_zone_name": getattr(request, "viewer_zone_requested", ""),
         "conference_zone_name": zone_name(conf_zone),
-        "conference_zone_label": zone_label(conf_zone, at),
+        "conference_zone_label": label(conf_zone),
         "showing_conference_zone": zone_name(zone) == zone_name(conf_zone),
         "viewer": _viewer(request),
+        "preview_as": bool(_preview_as_param(request)),
+        "preview_speakers": sorted(agenda.special_emails()) if preview else [],
         "relative_strings": relative_strings(),
         # The page's script corrects its clock by this; exact, unlike `at` (whole minutes).
         "server_now": at if preview else timezone.now(),
@@ -119,7 +155,7 @@ def _now_parts(request: HttpRequest) -> dict:
     ]
     wait = agenda.refresh_after(at if preview else timezone.now(), state.next_boundary)
     return {
-        **_page_context(request, at, preview, zone_label(request.viewer_zone, at)),
+        **_page_context(request, at, preview, at),
         "state": state,
         "rooms": rooms,
         "starred": starred,
@@ -131,6 +167,7 @@ def _now_parts(request: HttpRequest) -> dict:
         # Without JavaScript every page refreshes on its own; spread them out after a boundary.
         "meta_refresh_seconds": max(60, int(wait.total_seconds()) + random.randint(5, 60)),
         "my_next": _my_next(starred, at) if starred else [],
+        "speaking": agenda.speaker_sessions(viewer, at, cached=not preview),
     }
 
 
@@ -176,7 +213,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     at, preview = instant_for(request)
     day = agenda.current_or_first_day(at)
     if day is None:
-        context = _page_context(request, at, preview, zone_label(request.viewer_zone, at))
+        context = _page_context(request, at, preview, at)
         return render(
             request,
             "sessions/schedule_day.html",
@@ -185,6 +222,29 @@ def schedule(request: HttpRequest) -> HttpResponse:
     target = reverse("schedule_day", args=[day.isoformat()])
     query = request.GET.urlencode()
     return HttpResponseRedirect(target + ("?" + query if query else ""))
+
+
+GRID_ACTIONS = re.compile(r"<!--actions:(\d+)-->")
+
+
+def _grid_actions(request: HttpRequest, day: date, html: str, at: datetime, preview: bool) -> str:
+    """The shared (cached) grid with this viewer's Join and star buttons put in its markers."""
+    viewer = _viewer(request)
+    if not viewer.is_authenticated and not viewer.is_guest:
+        return GRID_ACTIONS.sub("", html)
+    talks = {t.pk: t for t in agenda.day_talks(day)}
+    joins = agenda.list_joins(talks.values(), viewer, at, cached=not preview)
+    template = get_template("sessions/_grid_actions.html")
+    context = {"viewer": viewer, "starred": _starred(request), "preview_query": ""}
+
+    def actions(match: re.Match) -> str:
+        talk = talks.get(int(match.group(1)))
+        if talk is None:
+            return ""
+        talk.join = joins.get(talk.pk)
+        return template.render({**context, "talk": talk}, request)
+
+    return GRID_ACTIONS.sub(actions, html)
 
 
 @login_or_guest_required
@@ -201,7 +261,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     zone = request.viewer_zone
     conf_zone = request_conference_zone(request)
     day_start, day_end = agenda.conference_day_bounds(the_day, conf_zone)
-    context = _page_context(request, at, preview, zone_label_for_range(zone, day_start, day_end))
+    context = _page_context(request, at, preview, day_start, day_end)
     in_day = day_start <= at < day_end + timedelta(hours=12)
     key = schedule_cache.key(
         "day", the_day.isoformat(), zone_name(zone), request.LANGUAGE_CODE, at.isoformat() if in_day else "-"
@@ -210,9 +270,11 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
     def build() -> str:
         talks = agenda.day_talks(the_day)
         grid = daygrid.build(the_day, talks, at, zone, context["preview_query"])
+        grid["label_offset"] = context["label_offset"]
         return render_to_string("sessions/_day_grid.html", grid, request=None)
 
     grid_html = build() if preview else cache.get_or_set(key, build, schedule_cache.RENDER_TIMEOUT)
+    grid_html = _grid_actions(request, the_day, grid_html, at, preview)
     return render(
         request,
         "sessions/schedule_day.html",
@@ -224,11 +286,16 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
             "as_list": request.GET.get("view") == "list",
             "tracks": Track.objects.all(),
             "nav": "schedule",
-            "starred_pks": Talk.objects.filter(external_id__in=_starred(request)).values_list("pk", flat=True)
-            if request.user.is_authenticated
-            else [],
         },
     )
+
+
+def _listed(request: HttpRequest, talks: list[Talk], at: datetime, preview: bool) -> list[tuple[date, list[Talk]]]:
+    """A list of sessions grouped by the viewer's day, each with `join` set where a Join button belongs."""
+    joins = agenda.list_joins(talks, _viewer(request), at, cached=not preview)
+    for item in talks:
+        item.join = joins.get(item.pk)
+    return agenda.by_local_day(talks, request.viewer_zone)
 
 
 @login_or_guest_required
@@ -236,22 +303,14 @@ def track(request: HttpRequest, slug: str) -> HttpResponse:
     the_track = get_object_or_404(Track, slug=slug)
     at, preview = instant_for(request)
     talks = list(the_track.talks.select_related("room", "track").order_by("start", "room__position"))
-    conf_zone = request_conference_zone(request)
-    days: dict[date, list[Talk]] = {}
-    for talk in talks:
-        days.setdefault(talk.start.astimezone(conf_zone).date(), []).append(talk)
-    label = (
-        zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
-        if talks
-        else zone_label(request.viewer_zone, at)
-    )
+    span = (talks[0].start, talks[-1].end) if talks else (at,)
     return render(
         request,
         "sessions/track.html",
         {
-            **_page_context(request, at, preview, label),
+            **_page_context(request, at, preview, *span),
             "track": the_track,
-            "days": sorted(days.items()),
+            "days": _listed(request, talks, at, preview),
             "starred": _starred(request),
         },
     )
@@ -270,13 +329,13 @@ def talk(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "sessions/talk.html",
         {
-            **_page_context(request, at, preview, zone_label(request.viewer_zone, the_talk.start)),
+            **_page_context(request, at, preview, the_talk.start, the_talk.end),
             "talk": the_talk,
             "decision": decision,
             "ended": the_talk.end <= at,
             "relative": relative_label(at, the_talk.start, the_talk.end),
             "conference_day": the_talk.start.astimezone(conf_zone).date(),
-            "conference_time_label": zone_label(conf_zone, the_talk.start),
+            "conference_time_label": zone_label_for_range(conf_zone, the_talk.start, the_talk.end),
             "source_url": the_talk.url if the_talk.url.startswith(("https://", "http://")) else "",
             "starred": _starred(request),
             "duration_minutes": int((the_talk.end - the_talk.start).total_seconds() // 60),
@@ -294,24 +353,20 @@ def personal(request: HttpRequest) -> HttpResponse:
 
     at, preview = instant_for(request)
     viewer = _viewer(request)
-    context = {**_page_context(request, at, preview, zone_label(request.viewer_zone, at)), "nav": "personal"}
+    context = {**_page_context(request, at, preview, at), "nav": "personal"}
     if not viewer.is_authenticated:
         return render(request, "sessions/personal.html", {**context, "needs_login": True})
     starred = _starred(request)
     talks = list(Talk.objects.filter(external_id__in=starred).select_related("room", "track").order_by("start"))
-    conf_zone = request_conference_zone(request)
-    days: dict[date, list[Talk]] = {}
-    for item in talks:
-        days.setdefault(item.start.astimezone(conf_zone).date(), []).append(item)
     if talks:
-        context["zone_label"] = zone_label_for_range(request.viewer_zone, talks[0].start, talks[-1].end)
+        context.update(_page_context(request, at, preview, talks[0].start, talks[-1].end))
     feed_url = personal_feed_url(request.user)
     return render(
         request,
         "sessions/personal.html",
         {
             **context,
-            "days": sorted(days.items()),
+            "days": _listed(request, talks, at, preview),
             "starred": starred,
             "missing": len(starred) - len(talks),
             "feed_url": feed_url,
@@ -361,7 +416,7 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
         request,
         "sessions/timezone.html",
         {
-            **_page_context(request, at, False, zone_label(request.viewer_zone, at)),
+            **_page_context(request, at, False, at),
             "zones": selector_zones(),
             "next": _safe_next(request, fallback),
         },

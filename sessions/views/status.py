@@ -53,5 +53,6 @@ def status(request: HttpRequest) -> HttpResponse:
         "services": services,
         "rows": _room_rows(servers),
         "joins": JoinLog.objects.select_related("room")[:100],
+        "nav": "status",
     }
     return render(request, "sessions/status.html", context)

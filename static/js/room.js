@@ -67,4 +67,48 @@
   setCollapsed(stored === "1");
   if (narrow.addEventListener) narrow.addEventListener("change", layout);
   layout();
+
+  // A page left open (even in a background tab) enables Join when the room opens, and disables
+  // it when it closes: it asks the server again at the moment the decision changes (plus jitter).
+  var joinBox = document.getElementById("room-join");
+  var placeholder = document.getElementById("meeting-placeholder");
+  if (joinBox && window.fetch) {
+    var due = 0, timer = null, failures = 0, busy = false;
+    var jitter = Number(joinBox.dataset.jitter || 30);
+
+    var later = function (seconds) {
+      var wait = (Math.max(1, seconds) + Math.random() * jitter) * 1000;
+      due = Date.now() + wait;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, wait);
+    };
+    var refresh = function () {
+      if (busy) return;
+      busy = true;
+      fetch(joinBox.dataset.stateUrl, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (state) {
+          busy = false;
+          failures = 0;
+          joinBox.innerHTML = state.join_html;
+          if (placeholder) placeholder.innerHTML = state.placeholder_html;
+          later(state.refresh_after);
+        })
+        .catch(function () {
+          busy = false;
+          failures += 1;
+          later(Math.min(600, 15 * Math.pow(2, failures)));
+        });
+    };
+    // Background tabs run timers late (Chromium: once a minute at most); catch up when seen again.
+    var catchUp = function () {
+      if (document.visibilityState === "visible" && due && Date.now() >= due) refresh();
+    };
+    document.addEventListener("visibilitychange", catchUp);
+    window.addEventListener("focus", catchUp);
+    later(Number(joinBox.dataset.refreshAfter) || 60);
+  }
 })();

@@ -316,13 +316,15 @@
   window.addEventListener("pagehide", saveNow);
 
   // ---- rendering ---------------------------------------------------------------------------
-  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  // The pages' hour cycle (24-hour), whatever the browser's locale would pick.
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   const fullFmt = new Intl.DateTimeFormat(undefined, {
     year: "numeric",
     month: "short",
     day: "numeric",
     hour: "2-digit",
     minute: "2-digit",
+    hourCycle: "h23",
     timeZoneName: "short",
   });
   const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;

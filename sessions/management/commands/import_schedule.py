@@ -3,16 +3,22 @@
 import argparse
 import logging
 import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django.utils.http import urlencode
 
-from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_today
+from sessions import agenda, joinrules
+from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_now, shift_to_today
 from sessions.importers.apply import apply_schedule
 from sessions.importers.base import Problem, summarise
 from sessions.importers.sources import Fetched, SourceError, display_name, is_url, read_source
 from sessions.importers.times import iana_zone
+from sessions.people import Viewer
+from sessions.timezones import conference_zone, format_span
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +97,18 @@ class Command(BaseCommand):
             "conference's zone (for demos)",
         )
         parser.add_argument(
+            "--shift-to-now",
+            action="store_true",
+            help="move the schedule so that --now-is on its first day, conference time, is now, and say which "
+            "rooms are open (for demos: sessions are running and about to start)",
+        )
+        parser.add_argument(
+            "--now-is",
+            default="10:40",
+            metavar="HH:MM",
+            help="with --shift-to-now: the time of the first day to place at now (default: 10:40)",
+        )
+        parser.add_argument(
             "--periodic",
             type=int,
             metavar="SECONDS",
@@ -142,6 +160,15 @@ class Command(BaseCommand):
             self.stderr.write(str(e))
             return False
         self.report(schedule.warnings, verbosity)
+        if options["shift_to_now"] and options["shift_to_today"]:
+            raise CommandError("Give --shift-to-now or --shift-to-today, not both.")
+        if options["shift_to_now"]:
+            now = timezone.now()
+            delta = shift_to_now(schedule, now, _anchor(options["now_is"]))
+            if verbosity:
+                self.stdout.write(
+                    f"Moved the schedule by {_span(delta)}: it is {options['now_is']} on its first day now."
+                )
         if options["shift_to_today"]:
             tz = iana_zone(schedule.conference.timezone or "UTC")
             today = timezone.localdate(timezone=tz)
@@ -157,7 +184,25 @@ class Command(BaseCommand):
             )
             for line in diff.lines(limit=None if verbosity > 1 else 10):
                 self.stdout.write(line)
+        if options["shift_to_now"] and verbosity and not options["dry_run"]:
+            self.report_live(timezone.now())
         return True
+
+    def report_live(self, now: datetime) -> None:
+        """Which rooms an attendee can join now and which open next, and a preview address for later."""
+        tz = conference_zone()
+        attendee = Viewer(email=None, display_name="", role="attendee")
+        for entry in agenda.now_state(now, cached=False).rooms:
+            decision = joinrules.decide(entry.room, attendee, now)
+            talk = entry.current or entry.following
+            what = f"{talk.title!r} {talk.start.astimezone(tz):%H:%M}-{talk.end.astimezone(tz):%H:%M}" if talk else ""
+            if decision.allowed:
+                self.stdout.write(f"  open now     {entry.room.name}: {what}")
+            elif decision.opens_at:
+                self.stdout.write(f"  opens {decision.opens_at.astimezone(tz):%H:%M}  {entry.room.name}: {what}")
+        later = (now + timedelta(hours=4)).astimezone(tz).replace(second=0, microsecond=0)
+        query = urlencode({"at": later.isoformat()})
+        self.stdout.write(f"Times are {tz.key} time. Organisers can preview later today: {settings.SITE_URL}/?{query}")
 
     def report(self, problems: list[Problem], verbosity: int) -> None:
         # -v 2 lists every problem; otherwise repeats of one kind are counted after the first few.
@@ -197,3 +242,14 @@ class Command(BaseCommand):
             self.stdout.write("Stopped.")
         if not ok:
             raise CommandError("The last import failed; the schedule stays as it was before it.")
+
+
+def _anchor(value: str) -> clock_time:
+    try:
+        return clock_time.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--now-is {value!r}: give a time of day as HH:MM, e.g. 10:40.") from None
+
+
+def _span(delta: timedelta) -> str:
+    return ("-" if delta < timedelta(0) else "") + format_span(abs(delta))
