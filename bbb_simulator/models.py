@@ -49,3 +49,19 @@ class SimApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call} {self.meeting_id} {self.outcome}"
+
+
+class SimRecording(models.Model):
+    """The recording a recorded meeting leaves when it ends, published at once as BBB does by default."""
+
+    record_id = models.CharField(max_length=120, unique=True)  # BBB uses the internal meeting ID
+    meeting_id = models.CharField(max_length=256)
+    name = models.CharField(max_length=300)
+    start_time = models.BigIntegerField()  # milliseconds since the epoch
+    end_time = models.BigIntegerField()
+    participants = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict)  # the meeting's meta_ parameters, keys lower-cased
+    published = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"recording {self.record_id}"

@@ -592,3 +592,47 @@ def get_meetings(server: Server) -> list[MeetingInfo]:
 
 def end(server: Server, meeting_id: str) -> None:
     _call(server, "end", [("meetingID", meeting_id)])
+
+
+# --- Recordings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    record_id: str
+    meeting_id: str
+    name: str
+    published: bool
+    state: str  # processing, processed, published, unpublished, deleted
+    start_time: int  # milliseconds since the epoch
+    end_time: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    playback_url: str = ""  # the first playback format's address (presentation, usually)
+
+
+def _recording(element: ET.Element) -> Recording:
+    metadata_element = element.find("metadata")
+    metadata = {child.tag: (child.text or "") for child in metadata_element} if metadata_element is not None else {}
+    urls = [_text(f, "url") for f in element.findall("playback/format")]
+    return Recording(
+        record_id=_text(element, "recordID"),
+        meeting_id=_text(element, "meetingID"),
+        name=_text(element, "name"),
+        published=_bool(element, "published"),
+        state=_text(element, "state"),
+        start_time=_int(element, "startTime"),
+        end_time=_int(element, "endTime"),
+        metadata=metadata,
+        playback_url=next((url for url in urls if url.startswith(("https://", "http://"))), ""),
+    )
+
+
+def get_recordings(server: Server, meeting_ids: Iterable[str]) -> list[Recording]:
+    """The recordings of these meetingIDs, in every state (published or not)."""
+    params = [("meetingID", ",".join(meeting_ids)), ("state", "any")]
+    return [_recording(element) for element in _call(server, "getRecordings", params).findall("recordings/recording")]
+
+
+def publish_recordings(server: Server, record_ids: Iterable[str], publish: bool) -> None:
+    """Publish (or unpublish) recordings: published ones are visible at their playback URL."""
+    _call(server, "publishRecordings", [("recordID", ",".join(record_ids)), ("publish", publish)])

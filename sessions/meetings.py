@@ -117,6 +117,9 @@ def create_params(room: Room, at: datetime) -> dict:
             "conference": conference.name if conference else "",
             "room": room.name,
             "track": talk.track.name if talk and talk.track else "",
+            # Recordings are matched to sessions by these (sessions.recordings).
+            "lpcfe-room": room.slug,
+            "lpcfe-session": talk.external_id if talk else "",
             "bbb-origin": "lpcfe",
             "bbb-origin-server-name": urlsplit(settings.SITE_URL).hostname or "",
         },
