@@ -12,6 +12,9 @@ class SimMeeting(models.Model):
     ended = models.BooleanField(default=False)
     forcibly_ended = models.BooleanField(default=False)
     params = models.JSONField(default=dict)  # the create parameters as received (no checksum)
+    # Client plugins from pluginManifests, as bbb-web checked them: name, manifest URL,
+    # entrypoint (absolute), and the reason when one failed to load.
+    plugins = models.JSONField(default=list)
 
     class Meta:
         constraints = [

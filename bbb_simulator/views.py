@@ -14,11 +14,13 @@ import json
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
+import requests
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
@@ -183,6 +185,48 @@ def _meeting_fields(meeting: SimMeeting, with_attendees: bool = True) -> list[tu
     return fields
 
 
+def _plugin(entry: object) -> dict:
+    """One pluginManifests entry checked as bbb-web does: fetch the manifest (redirects followed),
+    compare the SHA-256 hex of its text with `checksum` when one is given, read its name; the
+    entrypoint is made absolute against the manifest's address, as akka-apps does."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        return {"failure": "pluginManifests entry without url"}
+    url = entry["url"]
+    plugin = {"manifest_url": url, "name": "", "entrypoint": "", "failure": ""}
+    if urlsplit(url).scheme not in ("http", "https"):
+        return {**plugin, "failure": "manifest URL is not http(s)"}
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException as exc:
+        return {**plugin, "failure": f"manifest not fetched: {type(exc).__name__}"}
+    if not 200 <= response.status_code < 300:
+        return {**plugin, "failure": f"HTTP {response.status_code} when fetching {url}"}
+    text = response.text
+    checksum = entry.get("checksum") or ""
+    if checksum and hashlib.sha256(text.encode("utf-8")).hexdigest() != checksum:
+        return {**plugin, "failure": "manifest checksum mismatch"}
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return {**plugin, "failure": "manifest is not JSON"}
+    if not isinstance(content, dict) or not content.get("name") or not content.get("javascriptEntrypointUrl"):
+        return {**plugin, "failure": "manifest lacks name or javascriptEntrypointUrl"}
+    entrypoint = str(content["javascriptEntrypointUrl"])
+    if not entrypoint.startswith(("http://", "https://")):
+        entrypoint = response.url[: response.url.rfind("/") + 1] + entrypoint
+    return {**plugin, "name": str(content["name"]), "entrypoint": entrypoint}
+
+
+def _plugins(raw: str) -> list[dict]:
+    if not raw:
+        return []
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        return [{"failure": "pluginManifests is not JSON"}]
+    return [_plugin(entry) for entry in (entries if isinstance(entries, list) else [entries])]
+
+
 def _create(request: HttpRequest, meeting_id: str) -> HttpResponse:
     params = _params(request)
     name = params.get("name", "").strip()
@@ -191,12 +235,18 @@ def _create(request: HttpRequest, meeting_id: str) -> HttpResponse:
     existing = _live(meeting_id)
     duplicate = existing is not None
     if existing is None:
+        plugins = _plugins(params.get("pluginManifests", ""))
         create_time = int(time.time() * 1000)
         internal_id = f"{hashlib.sha1(meeting_id.encode()).hexdigest()}-{create_time}-{secrets.token_hex(2)}"  # noqa: S324
         try:
             with transaction.atomic():
                 existing = SimMeeting.objects.create(
-                    meeting_id=meeting_id, internal_id=internal_id, name=name, create_time=create_time, params=params
+                    meeting_id=meeting_id,
+                    internal_id=internal_id,
+                    name=name,
+                    create_time=create_time,
+                    params=params,
+                    plugins=plugins,
                 )
         except IntegrityError:
             # Another create for the same meetingID won the race: answer with that meeting.
@@ -511,6 +561,13 @@ def client(request: HttpRequest) -> HttpResponse:
         )
     meeting = attendee.meeting
     disabled = [f for f in meeting.params.get("disabledFeatures", "").split(",") if f]
+    loaded = [
+        {"name": p["name"], "url": p["entrypoint"], "uuid": str(uuid.uuid4())}
+        for p in meeting.plugins
+        if not p["failure"]
+    ]
+    # What the SDK's user_metadata subscription answers: this user's own userdata, nobody else's.
+    user_metadata = [{"parameter": k, "value": v} for k, v in attendee.userdata.items()]
     return _page(
         request,
         "bbb_simulator/meeting.html",
@@ -523,6 +580,10 @@ def client(request: HttpRequest) -> HttpResponse:
             "recording": meeting.params.get("record") == "true",
             "welcome": _welcome_text(meeting.params.get("welcome", "")),
             "userdata": attendee.userdata,
+            "has_plugins": bool(loaded),
+            "plugins": json.dumps(loaded),
+            "failed_plugins": [p for p in meeting.plugins if p["failure"]],
+            "user_metadata": json.dumps(user_metadata),
         },
     )
 

@@ -175,6 +175,10 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The BBB client plugin, built by bin/build-plugin (npm ci && npm run build in bbb_plugin/).
+BBB_PLUGIN_DIST = BASE_DIR / "bbb_plugin" / "dist"
+if BBB_PLUGIN_DIST.is_dir():
+    STATICFILES_DIRS.append(("bbb-plugin", BBB_PLUGIN_DIST))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -315,6 +319,8 @@ BBB_MEETING_CACHE_SECONDS = env_int("BBB_MEETING_CACHE_SECONDS", 120, minimum=10
 # on: meetings load lpcfe's BBB client plugin (BBB 3.0+), which shows our chat in BBB's side
 # panel; join URLs then carry the chat address with a 60-second single-use ticket. Off: no ticket.
 BBB_CHAT_PLUGIN = env_bool("BBB_CHAT_PLUGIN", False)
+if BBB_CHAT_PLUGIN and not (BBB_PLUGIN_DIST / "manifest.json").is_file():
+    raise ImproperlyConfigured("BBB_CHAT_PLUGIN is on but the plugin is not built: run bin/build-plugin first.")
 if BBB_SIMULATOR:
     # The labelled local stand-in, mounted at /bbb-simulator/bigbluebutton/ (never in production).
     INSTALLED_APPS.append("bbb_simulator.apps.BBBSimulatorConfig")

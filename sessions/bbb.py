@@ -8,6 +8,7 @@ line), from BBB_URL/BBB_SECRET (one BBB or a Scalelite), or are the local simula
 """
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -521,8 +522,12 @@ def create(
     disabled_features: Iterable[str] = (),
     allow_requests_without_session: bool = False,
     meta: Mapping[str, str] | None = None,
+    plugin_manifests: Iterable[Mapping[str, str]] = (),
 ) -> CreateResult:
-    """Create the meeting, or get the existing one back (create is idempotent in BBB)."""
+    """Create the meeting, or get the existing one back (create is idempotent in BBB).
+
+    `plugin_manifests`: BBB 3.0+ client plugins, each {"url": …, "checksum": sha256 hex}.
+    """
     params: list[tuple[str, object]] = [("meetingID", meeting_id), ("name", name)]
     if welcome:
         params.append(("welcome", welcome))
@@ -540,6 +545,9 @@ def create(
     for key, value in (meta or {}).items():
         if value:
             params.append((f"meta_{key}", value))
+    manifests = [dict(entry) for entry in plugin_manifests]
+    if manifests:
+        params.append(("pluginManifests", json.dumps(manifests, separators=(",", ":"))))
     root = _call(server, "create", params)
     return CreateResult(
         meeting_id=_text(root, "meetingID") or meeting_id,

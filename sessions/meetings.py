@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sessions import bbb, chat_link
+from sessions import bbb, chat_link, chat_plugin
 from sessions.bbb import BBBError
 from sessions.models import Conference, Room, Talk
 from sessions.people import Viewer
@@ -105,8 +105,11 @@ def create_params(room: Room, at: datetime) -> dict:
         label = _("Now") if talk.start <= at else _("Next")
         speakers = ", ".join(talk.speaker_names)
         welcome += f"<br>{label}: <b>{escape(talk.title)}</b>" + (f" — {escape(speakers)}" if speakers else "")
-        welcome += "<br>" + escape(_("The chat for this room is beside the meeting."))
-    return {
+        if settings.BBB_CHAT_PLUGIN:
+            welcome += "<br>" + escape(_("The chat for this room is in the side panel."))
+        else:
+            welcome += "<br>" + escape(_("The chat for this room is beside the meeting."))
+    params = {
         "name": name[:64],
         "welcome": welcome,
         "logout_url": absolute(reverse("room_left", args=[room.slug])),
@@ -124,6 +127,9 @@ def create_params(room: Room, at: datetime) -> dict:
             "bbb-origin-server-name": urlsplit(settings.SITE_URL).hostname or "",
         },
     }
+    if settings.BBB_CHAT_PLUGIN:
+        params["plugin_manifests"] = [chat_plugin.manifest_entry(settings.SITE_URL)]
+    return params
 
 
 def ensure_meeting(room: Room) -> Meeting:
@@ -243,7 +249,9 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpR
     if settings.BBB_CHAT_PLUGIN:
         chat_url = chat_link.chat_url(room, viewer, request)
         if chat_url:
+            # BBB keeps userdata-<name> as <name> (the name must hold no '-') in user_metadata.
             userdata["lpcfe_chat_url"] = chat_url
+            userdata["lpcfe_chat_title"] = _("Chat")
     return bbb.join_url(
         server,
         meeting.meeting_id,

@@ -1,16 +1,23 @@
 """lpcfe's BBB client plugin: what join URLs carry with it off and on, the chat ticket's
 lifetime and single use, and the plugin contract with the BBB double."""
 
+import hashlib
+import json
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from bbb_simulator.models import SimMeeting
 from chat_embed import handoff
 from chat_embed.models import ChatTicket
+from sessions import chat_plugin
 from sessions.models import Room
 from tests import factories
 
@@ -100,3 +107,49 @@ def test_plugin_ticket_is_refused_after_60_seconds(bbb_double, hall, matrix_sett
     assert late.status_code == 403 and "expired" in late.json()["error"]
     monkeypatch.setattr(timezone, "now", lambda: made + timedelta(seconds=50))
     assert handoff.redeem_ticket(ticket, hall, "127.0.0.1").email == "ada@example.org"  # in time: it works
+
+
+# --- The plugin contract with BBB (the double checks the manifest as bbb-web does) --------------
+
+
+def _manifest_file() -> Path:
+    found = finders.find(chat_plugin.MANIFEST)
+    assert found, "the BBB plugin is not built: run bin/build-plugin (bin/setup --dev does)"
+    return Path(found)
+
+
+@live
+def test_meetings_are_created_with_the_plugin_manifest_and_its_checksum(bbb_double, hall, settings):
+    settings.BBB_CHAT_PLUGIN = True
+    _join_url(_person("ada@example.org"), hall)
+    meeting = SimMeeting.objects.get()
+    (sent,) = json.loads(meeting.params["pluginManifests"])
+    assert sent["url"] == bbb_double.api_url.split("/bbb-simulator")[0] + "/static/bbb-plugin/manifest.json"
+    assert sent["checksum"] == hashlib.sha256(_manifest_file().read_bytes()).hexdigest()
+    (plugin,) = meeting.plugins
+    assert plugin["failure"] == "" and plugin["name"] == "LpcfeChat"
+    manifest = json.loads(_manifest_file().read_text())
+    assert plugin["entrypoint"] == sent["url"].rsplit("/", 1)[0] + "/" + manifest["javascriptEntrypointUrl"]
+    assert manifest["requiredSdkVersion"].startswith("~0.0.")  # the SDK line of BBB 3.0
+    assert meeting.params["disabledFeatures"] == "chat"
+
+
+@live
+def test_a_manifest_that_does_not_match_its_checksum_is_not_loaded(bbb_double, hall, settings, monkeypatch):
+    settings.BBB_CHAT_PLUGIN = True
+    real = chat_plugin.manifest_entry
+    monkeypatch.setattr(chat_plugin, "manifest_entry", lambda site: {**real(site), "checksum": "0" * 64})
+    join_url = _join_url(_person("ada@example.org"), hall)
+    (plugin,) = SimMeeting.objects.get().plugins
+    assert plugin["failure"] == "manifest checksum mismatch"
+    page = requests.get(join_url, timeout=5).text
+    assert 'data-testid="plugin-failure"' in page and "plugin-host.js" not in page
+
+
+@live
+def test_without_the_plugin_meetings_load_none(bbb_double, hall, settings):
+    settings.BBB_CHAT_PLUGIN = False
+    join_url = _join_url(_person("ada@example.org"), hall)
+    meeting = SimMeeting.objects.get()
+    assert "pluginManifests" not in meeting.params and meeting.plugins == []
+    assert "plugin-host.js" not in requests.get(join_url, timeout=5).text
