@@ -3,6 +3,7 @@ lifetime and single use, and the plugin contract with the BBB double."""
 
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,10 +17,13 @@ from django.utils import timezone
 
 from bbb_simulator.models import SimMeeting
 from chat_embed import handoff
+from chat_embed.ids import email_to_user_id
+from chat_embed.matrix import MatrixClient
 from chat_embed.models import ChatTicket
+from chat_embed.provisioning import Provisioner, chat_room_for
 from sessions import chat_plugin
-from sessions.models import Room
-from tests import factories
+from sessions.models import Room, Talk
+from tests import factories, matrix_sample
 
 live = pytest.mark.django_db(transaction=True)
 
@@ -153,3 +157,87 @@ def test_without_the_plugin_meetings_load_none(bbb_double, hall, settings):
     meeting = SimMeeting.objects.get()
     assert "pluginManifests" not in meeting.params and meeting.plugins == []
     assert "plugin-host.js" not in requests.get(join_url, timeout=5).text
+
+
+# --- In a browser: our chat in BBB's side panel -------------------------------------------------
+
+
+def _join_in_browser(page, live_server, email: str, first: str, last: str, role: str) -> None:
+    factories.browser_login(
+        page,
+        live_server,
+        email,
+        "CODE-7cq3-93kd",
+        first_name=first,
+        last_name=last,
+        role=role,
+        next_path="/rooms/town-hall/",
+    )
+    page.get_by_role("button", name="Join Town Hall").click()
+    page.wait_for_url("**/bbb-simulator/bigbluebutton/client/**")
+
+
+def _panel_message(page, text: str):
+    return page.frame_locator("#sim-sidekick iframe").locator("#chat-messages li.msg", has_text=text)
+
+
+@pytest.mark.browser
+@live
+def test_chat_in_bbbs_side_panel_for_an_attendee_and_a_speaker(
+    bbb_double, matrix_settings, settings, new_page, live_server
+):
+    settings.BBB_CHAT_PLUGIN = True
+    settings.BBB_JOIN_MODE = "redirect"  # straight into BBB: before the plugin, no chat at all
+    tag = uuid.uuid4().hex[:8]
+    settings.MATRIX_ROOM_ALIAS_PREFIX = f"p{tag}-"
+    domain = f"{tag}.example.org"
+    sample = matrix_sample.build(domain)
+    Talk.objects.filter(room=sample.townhall).update(speaker_names=["Sam Speaker"], speaker_emails=[f"sam@{domain}"])
+    client = MatrixClient(matrix_settings.url, matrix_settings.admin_token, timeout=10)
+    assert Provisioner(client, matrix_settings.server_name, join_mode="on_open").run().failures == []
+    room_id = chat_room_for(sample.townhall).room_id
+
+    ada = new_page()
+    _join_in_browser(ada, live_server, f"ada@{domain}", "Ada", "Attendee", "attendee")
+    assert ada.get_by_test_id("you").inner_text() == "Ada Attendee — VIEWER"
+    assert "disabledFeatures=chat" in ada.get_by_test_id("chat-state").inner_text()
+    panel_button = ada.get_by_role("button", name="Chat", exact=True)
+    assert panel_button.get_attribute("aria-expanded") == "true"  # open on load
+    frame = ada.frame_locator("#sim-sidekick iframe")
+    frame.locator('#chat[data-state="live"]').wait_for()
+    frame.locator("#chat-input").fill("Hello from BBB's side panel")
+    frame.locator("#chat-input").press("Enter")
+    sent = _panel_message(ada, "Hello from BBB's side panel")
+    sent.wait_for()
+    assert "Ada Attendee" in sent.locator(".nick").inner_text()
+    # It went through the homeserver, as Ada.
+    history = requests.get(
+        f"{matrix_settings.url}/_synapse/admin/v1/rooms/{room_id}/messages",
+        params={"dir": "b", "limit": 20},
+        headers={"Authorization": f"Bearer {matrix_settings.admin_token}"},
+        timeout=10,
+    ).json()["chunk"]
+    bodies = {(e["sender"], e["content"].get("body")) for e in history if e["type"] == "m.room.message"}
+    assert (email_to_user_id(f"ada@{domain}", matrix_settings.server_name), "Hello from BBB's side panel") in bodies
+    assert ChatTicket.objects.filter(used_at__isnull=False).count() == 1  # redeemed at once
+
+    # Closing and reopening the panel needs no second ticket: the chat page kept its session.
+    panel_button.click()
+    assert panel_button.get_attribute("aria-expanded") == "false" and ada.locator("#sim-sidekick iframe").count() == 0
+    panel_button.click()
+    frame.locator('#chat[data-state="live"]').wait_for()
+    _panel_message(ada, "Hello from BBB's side panel").wait_for()
+    assert ChatTicket.objects.count() == 1
+
+    sam = new_page()
+    _join_in_browser(sam, live_server, f"sam@{domain}", "Sam", "Speaker", "speaker")
+    assert sam.get_by_test_id("you").inner_text() == "Sam Speaker — MODERATOR"
+    seen = _panel_message(sam, "Hello from BBB's side panel")
+    seen.wait_for()
+    assert "Ada Attendee" in seen.locator(".nick").inner_text()
+    speaker_frame = sam.frame_locator("#sim-sidekick iframe")
+    speaker_frame.locator("#chat-input").fill("Welcome, Ada")
+    speaker_frame.locator("#chat-input").press("Enter")
+    reply = _panel_message(ada, "Welcome, Ada")
+    reply.wait_for()
+    assert "Sam Speaker" in reply.locator(".nick").inner_text()
