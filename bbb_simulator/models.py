@@ -33,6 +33,7 @@ class SimAttendee(models.Model):
     user_id = models.CharField(max_length=256)
     full_name = models.CharField(max_length=300)
     role = models.CharField(max_length=10)  # MODERATOR or VIEWER
+    guest = models.BooleanField(default=False)  # joined with guest=true
     session_token = models.CharField(max_length=64, unique=True)
     userdata = models.JSONField(default=dict)
     joined_at = models.DateTimeField(auto_now_add=True)

@@ -346,6 +346,7 @@ def _join(request: HttpRequest, meeting_id: str, trusted: bool) -> HttpResponse:
         user_id=request.GET.get("userID", "") or f"w_{secrets.token_hex(6)}",
         full_name=full_name,
         role=role,
+        guest=request.GET.get("guest", "").lower() == "true",
         session_token=secrets.token_urlsafe(16),
         userdata=userdata,
     )

@@ -567,8 +567,12 @@ def join_url(
     create_time: int,
     userdata: Mapping[str, str] | None = None,
     error_redirect_url: str = "",
+    guest: bool = False,
 ) -> str:
-    """The signed URL that puts one person into the meeting (role-based, never passwords)."""
+    """The signed URL that puts one person into the meeting (role-based, never passwords).
+
+    `guest`: BBB treats the person as a guest, so its guest policy (lobby) applies to them.
+    """
     if role not in (MODERATOR, VIEWER):
         raise ValueError(f"role must be {MODERATOR} or {VIEWER}, not {role!r}")
     params: list[tuple[str, object]] = [
@@ -580,6 +584,8 @@ def join_url(
     ]
     if error_redirect_url:
         params.append(("errorRedirectUrl", error_redirect_url))
+    if guest:
+        params.append(("guest", True))
     for key, value in (userdata or {}).items():
         params.append((f"userdata-{key}", value))
     return server.signed_url("join", params)

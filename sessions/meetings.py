@@ -261,6 +261,7 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpR
         create_time=meeting.create_time,
         userdata=userdata,
         error_redirect_url=absolute(reverse("room_left", args=[room.slug])),
+        guest=viewer.is_guest,
     )
 
 
