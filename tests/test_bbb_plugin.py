@@ -3,6 +3,10 @@ lifetime and single use, and the plugin contract with the BBB double."""
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +32,7 @@ from tests import factories, matrix_sample
 live = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _fresh_cache():
     cache.clear()
     yield
@@ -36,7 +40,7 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def hall(settings):
+def hall(settings, _fresh_cache):
     settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
     settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
     factories.conference(name="Plumbers", timezone="Europe/Dublin")
@@ -184,7 +188,7 @@ def _panel_message(page, text: str):
 @pytest.mark.browser
 @live
 def test_chat_in_bbbs_side_panel_for_an_attendee_and_a_speaker(
-    bbb_double, matrix_settings, settings, new_page, live_server
+    bbb_double, matrix_settings, settings, new_page, live_server, _fresh_cache
 ):
     settings.BBB_CHAT_PLUGIN = True
     settings.BBB_JOIN_MODE = "redirect"  # straight into BBB: before the plugin, no chat at all
@@ -241,3 +245,22 @@ def test_chat_in_bbbs_side_panel_for_an_attendee_and_a_speaker(
     reply = _panel_message(ada, "Welcome, Ada")
     reply.wait_for()
     assert "Sam Speaker" in reply.locator(".nick").inner_text()
+
+
+def test_the_setting_refuses_to_start_without_a_built_plugin(tmp_path):
+    """BBB_CHAT_PLUGIN=on on a checkout where bin/build-plugin has not run: a clear message at start-up."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "lpcfe", tmp_path / "lpcfe")  # the same settings, with no bbb_plugin/dist beside them
+    env = {**os.environ, "SECRET_KEY": "x", "ALLOWED_HOSTS": "localhost", "BBB_CHAT_PLUGIN": "on"}
+    missing = subprocess.run(
+        [sys.executable, "-c", "import lpcfe.settings"], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert missing.returncode != 0 and "run bin/build-plugin first" in missing.stderr
+    built = subprocess.run(
+        [sys.executable, "-c", "import lpcfe.settings as s; print(s.BBB_CHAT_PLUGIN, s.STATICFILES_DIRS[-1][0])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert built.stdout.split() == ["True", "bbb-plugin"], built.stderr
