@@ -12,6 +12,9 @@ class SimMeeting(models.Model):
     ended = models.BooleanField(default=False)
     forcibly_ended = models.BooleanField(default=False)
     params = models.JSONField(default=dict)  # the create parameters as received (no checksum)
+    # Client plugins from pluginManifests, as bbb-web checked them: name, manifest URL,
+    # entrypoint (absolute), and the reason when one failed to load.
+    plugins = models.JSONField(default=list)
 
     class Meta:
         constraints = [
@@ -30,6 +33,7 @@ class SimAttendee(models.Model):
     user_id = models.CharField(max_length=256)
     full_name = models.CharField(max_length=300)
     role = models.CharField(max_length=10)  # MODERATOR or VIEWER
+    guest = models.BooleanField(default=False)  # joined with guest=true
     session_token = models.CharField(max_length=64, unique=True)
     userdata = models.JSONField(default=dict)
     joined_at = models.DateTimeField(auto_now_add=True)
@@ -49,3 +53,19 @@ class SimApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call} {self.meeting_id} {self.outcome}"
+
+
+class SimRecording(models.Model):
+    """The recording a recorded meeting leaves when it ends, published at once as BBB does by default."""
+
+    record_id = models.CharField(max_length=120, unique=True)  # BBB uses the internal meeting ID
+    meeting_id = models.CharField(max_length=256)
+    name = models.CharField(max_length=300)
+    start_time = models.BigIntegerField()  # milliseconds since the epoch
+    end_time = models.BigIntegerField()
+    participants = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict)  # the meeting's meta_ parameters, keys lower-cased
+    published = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"recording {self.record_id}"

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/<str:call>", views.api, name="api"),
     path("client/", views.client, name="client"),
     path("client/leave/", views.leave, name="leave"),
+    path("playback/presentation/2.3/<str:record_id>", views.playback, name="playback"),
 ]

@@ -14,11 +14,13 @@ import json
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
+import requests
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
@@ -28,7 +30,7 @@ from django.utils.html import strip_tags
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from bbb_simulator.models import SimApiCall, SimAttendee, SimMeeting
+from bbb_simulator.models import SimApiCall, SimAttendee, SimMeeting, SimRecording
 from sessions.bbb import ALGORITHMS, checksum, simulator_secret
 
 LABEL = "lpcfe BBB simulator: not a real BigBlueButton server"
@@ -91,16 +93,41 @@ def _succeeded(call: str, meeting_id: str, fields: list[tuple[str, object]]) -> 
 # --- Meetings --------------------------------------------------------------------------------
 
 
+def _metadata(meeting: SimMeeting) -> list[tuple[str, str]]:
+    # bbb-web lower-cases meta_ names.
+    return [(k[5:].lower(), v) for k, v in meeting.params.items() if k.startswith("meta_") and k[5:]]
+
+
+def _finish(meeting: SimMeeting, **flags: bool) -> None:
+    """End a meeting; a recorded one that people joined leaves a recording (BBB publishes it
+    once processed; the simulator does so at once)."""
+    if not SimMeeting.objects.filter(pk=meeting.pk, ended=False).update(ended=True, **flags):
+        return  # someone else ended it
+    meeting.attendees.filter(left_at__isnull=True).update(left_at=timezone.now())
+    if meeting.params.get("record") == "true" and meeting.attendees.exists():
+        SimRecording.objects.get_or_create(
+            record_id=meeting.internal_id,
+            defaults={
+                "meeting_id": meeting.meeting_id,
+                "name": meeting.name,
+                "start_time": meeting.create_time,
+                "end_time": int(time.time() * 1000),
+                "participants": meeting.attendees.values("user_id").distinct().count(),
+                "metadata": dict(_metadata(meeting)),
+            },
+        )
+
+
 def _expire_idle() -> None:
     """End meetings BBB would have dropped: nobody joined in 5 minutes, or everyone left a minute ago."""
     now = timezone.now()
     live = SimMeeting.objects.filter(ended=False)
     for meeting in live.filter(created_at__lt=now - EXPIRE_IF_NOBODY_JOINED).exclude(attendees__isnull=False):
-        SimMeeting.objects.filter(pk=meeting.pk).update(ended=True)
+        _finish(meeting)
     for meeting in live.filter(attendees__isnull=False).distinct():
         attendees = list(meeting.attendees.all())
         if all(a.left_at for a in attendees) and max(a.left_at for a in attendees) < now - EXPIRE_WHEN_LAST_LEFT:
-            SimMeeting.objects.filter(pk=meeting.pk).update(ended=True)
+            _finish(meeting)
 
 
 def _live(meeting_id: str) -> SimMeeting | None:
@@ -153,9 +180,51 @@ def _meeting_fields(meeting: SimMeeting, with_attendees: bool = True) -> list[tu
                 ],
             )
     metadata = ET.Element("metadata")
-    _append(metadata, [(k[5:].lower(), v) for k, v in meeting.params.items() if k.startswith("meta_") and k[5:]])
+    _append(metadata, _metadata(meeting))
     fields += [("attendees", attendees), ("metadata", metadata), ("isBreakout", False)]
     return fields
+
+
+def _plugin(entry: object) -> dict:
+    """One pluginManifests entry checked as bbb-web does: fetch the manifest (redirects followed),
+    compare the SHA-256 hex of its text with `checksum` when one is given, read its name; the
+    entrypoint is made absolute against the manifest's address, as akka-apps does."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        return {"failure": "pluginManifests entry without url"}
+    url = entry["url"]
+    plugin = {"manifest_url": url, "name": "", "entrypoint": "", "failure": ""}
+    if urlsplit(url).scheme not in ("http", "https"):
+        return {**plugin, "failure": "manifest URL is not http(s)"}
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException as exc:
+        return {**plugin, "failure": f"manifest not fetched: {type(exc).__name__}"}
+    if not 200 <= response.status_code < 300:
+        return {**plugin, "failure": f"HTTP {response.status_code} when fetching {url}"}
+    text = response.text
+    checksum = entry.get("checksum") or ""
+    if checksum and hashlib.sha256(text.encode("utf-8")).hexdigest() != checksum:
+        return {**plugin, "failure": "manifest checksum mismatch"}
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return {**plugin, "failure": "manifest is not JSON"}
+    if not isinstance(content, dict) or not content.get("name") or not content.get("javascriptEntrypointUrl"):
+        return {**plugin, "failure": "manifest lacks name or javascriptEntrypointUrl"}
+    entrypoint = str(content["javascriptEntrypointUrl"])
+    if not entrypoint.startswith(("http://", "https://")):
+        entrypoint = response.url[: response.url.rfind("/") + 1] + entrypoint
+    return {**plugin, "name": str(content["name"]), "entrypoint": entrypoint}
+
+
+def _plugins(raw: str) -> list[dict]:
+    if not raw:
+        return []
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        return [{"failure": "pluginManifests is not JSON"}]
+    return [_plugin(entry) for entry in (entries if isinstance(entries, list) else [entries])]
 
 
 def _create(request: HttpRequest, meeting_id: str) -> HttpResponse:
@@ -166,12 +235,18 @@ def _create(request: HttpRequest, meeting_id: str) -> HttpResponse:
     existing = _live(meeting_id)
     duplicate = existing is not None
     if existing is None:
+        plugins = _plugins(params.get("pluginManifests", ""))
         create_time = int(time.time() * 1000)
         internal_id = f"{hashlib.sha1(meeting_id.encode()).hexdigest()}-{create_time}-{secrets.token_hex(2)}"  # noqa: S324
         try:
             with transaction.atomic():
                 existing = SimMeeting.objects.create(
-                    meeting_id=meeting_id, internal_id=internal_id, name=name, create_time=create_time, params=params
+                    meeting_id=meeting_id,
+                    internal_id=internal_id,
+                    name=name,
+                    create_time=create_time,
+                    params=params,
+                    plugins=plugins,
                 )
         except IntegrityError:
             # Another create for the same meetingID won the race: answer with that meeting.
@@ -271,6 +346,7 @@ def _join(request: HttpRequest, meeting_id: str, trusted: bool) -> HttpResponse:
         user_id=request.GET.get("userID", "") or f"w_{secrets.token_hex(6)}",
         full_name=full_name,
         role=role,
+        guest=request.GET.get("guest", "").lower() == "true",
         session_token=secrets.token_urlsafe(16),
         userdata=userdata,
     )
@@ -300,8 +376,7 @@ def _end(meeting_id: str) -> HttpResponse:
     meeting = _live(meeting_id)
     if meeting is None:
         return _failed("end", meeting_id, "notFound", "We could not find a meeting with that meeting ID")
-    SimMeeting.objects.filter(pk=meeting.pk).update(ended=True, forcibly_ended=True)
-    meeting.attendees.filter(left_at__isnull=True).update(left_at=timezone.now())
+    _finish(meeting, forcibly_ended=True)
     return _succeeded(
         "end",
         meeting_id,
@@ -312,7 +387,87 @@ def _end(meeting_id: str) -> HttpResponse:
     )
 
 
-CALLS = ("create", "join", "isMeetingRunning", "getMeetingInfo", "getMeetings", "end")
+def _recording_fields(request: HttpRequest, recording: SimRecording) -> list[tuple[str, object]]:
+    metadata = ET.Element("metadata")
+    _append(metadata, [("isBreakout", "false"), ("meetingName", recording.name), ("meetingId", recording.meeting_id)])
+    _append(metadata, recording.metadata.items())
+    playback = ET.Element("playback")
+    if recording.published:
+        # bbb-web lists playback formats of published recordings only.
+        url = request.build_absolute_uri(reverse("bbb_simulator:playback", args=[recording.record_id]))
+        fmt = ET.SubElement(playback, "format")
+        length = max(1, round((recording.end_time - recording.start_time) / 60000))
+        _append(fmt, [("type", "presentation"), ("url", url), ("processingTime", 0), ("length", length)])
+    return [
+        ("recordID", recording.record_id),
+        ("meetingID", recording.meeting_id),
+        ("internalMeetingID", recording.record_id),
+        ("name", recording.name),
+        ("isBreakout", False),
+        ("published", recording.published),
+        ("state", "published" if recording.published else "unpublished"),
+        ("startTime", recording.start_time),
+        ("endTime", recording.end_time),
+        ("participants", recording.participants),
+        ("metadata", metadata),
+        ("playback", playback),
+    ]
+
+
+def _listed(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _get_recordings(request: HttpRequest) -> HttpResponse:
+    """getRecordings: by meetingID and/or recordID (comma lists), state and meta_ filters."""
+    found = SimRecording.objects.order_by("start_time")
+    if meeting_ids := _listed(request.GET.get("meetingID", "")):
+        found = found.filter(meeting_id__in=meeting_ids)
+    if record_ids := _listed(request.GET.get("recordID", "")):
+        found = found.filter(record_id__in=record_ids)
+    states = set(_listed(request.GET.get("state", ""))) or {"published", "unpublished"}
+    meta = {k[5:].lower(): v for k, v in request.GET.items() if k.startswith("meta_")}
+    chosen = [
+        r
+        for r in found
+        if ("any" in states or ("published" if r.published else "unpublished") in states)
+        and all(r.metadata.get(k) == v for k, v in meta.items())
+    ]
+    node = ET.Element("recordings")
+    for recording in chosen:
+        _append(ET.SubElement(node, "recording"), _recording_fields(request, recording))
+    extra: list[tuple[str, object]] = [("recordings", node)]
+    if not chosen:
+        extra += [("messageKey", "noRecordings"), ("message", "There are no recordings for the meeting(s).")]
+    return _succeeded("getRecordings", ",".join(meeting_ids), extra)
+
+
+def _publish_recordings(request: HttpRequest) -> HttpResponse:
+    record_ids = _listed(request.GET.get("recordID", ""))
+    if not record_ids:
+        return _failed("publishRecordings", "", "missingParamRecordID", "You must specify one or more recording IDs.")
+    publish = request.GET.get("publish", "").lower()
+    if publish not in ("true", "false"):
+        return _failed(
+            "publishRecordings", "", "missingParamPublish", "You must specify one publish value true or false."
+        )
+    found = SimRecording.objects.filter(record_id__in=record_ids)
+    if not found.exists():
+        return _failed("publishRecordings", "", "notFound", "We could not find recordings")
+    found.update(published=publish == "true")
+    return _succeeded("publishRecordings", "", [("published", publish == "true")])
+
+
+CALLS = (
+    "create",
+    "join",
+    "isMeetingRunning",
+    "getMeetingInfo",
+    "getMeetings",
+    "end",
+    "getRecordings",
+    "publishRecordings",
+)
 
 
 def api(request: HttpRequest, call: str) -> HttpResponse:
@@ -330,6 +485,10 @@ def api(request: HttpRequest, call: str) -> HttpResponse:
             )
         return _failed(call, meeting_id, "checksumError", "You did not pass the checksum security check")
     _expire_idle()
+    if call == "getRecordings":
+        return _get_recordings(request)
+    if call == "publishRecordings":
+        return _publish_recordings(request)
     if call == "getMeetings":
         meetings = SimMeeting.objects.filter(ended=False).order_by("create_time")
         node = ET.Element("meetings")
@@ -403,6 +562,13 @@ def client(request: HttpRequest) -> HttpResponse:
         )
     meeting = attendee.meeting
     disabled = [f for f in meeting.params.get("disabledFeatures", "").split(",") if f]
+    loaded = [
+        {"name": p["name"], "url": p["entrypoint"], "uuid": str(uuid.uuid4())}
+        for p in meeting.plugins
+        if not p["failure"]
+    ]
+    # What the SDK's user_metadata subscription answers: this user's own userdata, nobody else's.
+    user_metadata = [{"parameter": k, "value": v} for k, v in attendee.userdata.items()]
     return _page(
         request,
         "bbb_simulator/meeting.html",
@@ -415,6 +581,10 @@ def client(request: HttpRequest) -> HttpResponse:
             "recording": meeting.params.get("record") == "true",
             "welcome": _welcome_text(meeting.params.get("welcome", "")),
             "userdata": attendee.userdata,
+            "has_plugins": bool(loaded),
+            "plugins": json.dumps(loaded),
+            "failed_plugins": [p for p in meeting.plugins if p["failure"]],
+            "user_metadata": json.dumps(user_metadata),
         },
     )
 
@@ -438,3 +608,16 @@ def leave(request: HttpRequest) -> HttpResponse:
     if logout_url and urlsplit(logout_url).scheme in ("http", "https"):
         return HttpResponseRedirect(logout_url)
     return _page(request, "bbb_simulator/error.html", {"key": "left", "message": "You left the meeting."})
+
+
+def playback(request: HttpRequest, record_id: str) -> HttpResponse:
+    """Where a published recording's playback URL leads: says what would play here."""
+    recording = SimRecording.objects.filter(record_id=record_id, published=True).first()
+    if recording is None:
+        return _page(
+            request,
+            "bbb_simulator/error.html",
+            {"key": "notFound", "message": "This recording does not exist or is not published."},
+            status=404,
+        )
+    return _page(request, "bbb_simulator/playback.html", {"recording": recording})

@@ -5,8 +5,9 @@
   they are close to expiry, and revoked at logout.
 - A page the browser loads from our own origin asks `chat:token` with its session cookie
   (and CSRF header). A chat frame inside BBB (another origin, so no cookies) carries a
-  single-use ticket in its URL instead: it expires in minutes, is bound to one person and
-  one room, and only its hash is stored.
+  single-use ticket in its URL instead: it expires within TICKET_SECONDS, is bound to one
+  person, one room and the network address of the browser it was made for, and only its hash
+  is stored. The chat page redeems it at once and keeps the token in its tab.
 - Guests get throwaway accounts on demand, rate-limited, in public rooms only, and read-only
   unless MATRIX_GUESTS_CAN_POST.
 """
@@ -19,26 +20,33 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat_embed.ids import MatrixIdError, email_to_user_id, normalise_email
-from chat_embed.matrix import MatrixClient, MatrixError
+from chat_embed.matrix import MatrixClient, MatrixError, is_configured
 from chat_embed.models import ChatTicket, MatrixAccount, MatrixMembership, MatrixRoom
 from chat_embed.provisioning import chat_room_for, ensure_account, ensure_joined, mute_in_room
 from sessions.models import Conference, Room
 from sessions.people import Viewer, role_of, viewer_for
+from sessions.throttle import client_ip
 
 logger = logging.getLogger(__name__)
 
 GUEST_ACCOUNT_SESSION_KEY = "lpcfe_guest_matrix"
+# A ticket travels in a BBB join URL, which lands in access logs: it must be dead long before
+# anyone reads them. The chat page redeems it within seconds of the join.
+TICKET_SECONDS = 60
 
 
 class ChatRefused(Exception):
@@ -220,11 +228,38 @@ def revoke_token(client: MatrixClient, account: MatrixAccount) -> bool:
 
 
 # -- tickets ------------------------------------------------------------------------------------------
+def bbb_chat_url(room: Room, viewer: Viewer, request: HttpRequest | None = None) -> str:
+    """The chat page for the room, absolute, for our BBB plugin (sessions.chat_link's provider).
+
+    The plugin frames it inside BBB, another origin where our session cookie is not sent, so the
+    address carries a single-use ticket bound to this person, room and browser address.
+    """
+    url = settings.SITE_URL.rstrip("/") + reverse("chat:room", args=[room.slug])
+    if not is_configured():
+        return url  # the chat page says chat is not configured
+    try:
+        ticket = make_chat_ticket(viewer, room, request=request)
+    except ChatRefused:
+        return url  # the chat page explains why to the person
+    return f"{url}?{urlencode({'ticket': ticket})}"
+
+
+def client_address(request: HttpRequest) -> str:
+    """The browser's address as the login throttle sees it: a ticket bound to it cannot be claimed
+    by sending someone else's address in a forwarding header (the last entry is our proxy's)."""
+    return client_ip(request)
+
+
+def _address_digest(address: str) -> str:
+    return hashlib.sha256(b"lpcfe ticket address\x00" + address.encode()).hexdigest()
+
+
 def make_chat_ticket(who: AbstractBaseUser | Viewer, room: Room, *, request: HttpRequest | None = None) -> str:
     """A single-use pass for the chat page of `room`, for `who` (a Django user or a Viewer).
 
-    Put it in the chat page URL as `?ticket=`. Guests: pass `request` so the guest keeps one
-    account for their session; without it every ticket makes a new throwaway account.
+    Put it in the chat page URL as `?ticket=`. With `request`, the ticket is bound to that
+    browser's address (what the chat page can prove when it redeems it) and a guest keeps one
+    account for their session; without it every guest ticket makes a new throwaway account.
     Raises ChatRefused when `who` may not chat in `room`.
     """
     account = account_for(who, request)
@@ -235,7 +270,8 @@ def make_chat_ticket(who: AbstractBaseUser | Viewer, room: Room, *, request: Htt
         digest=ChatTicket.hash(ticket),
         account=account,
         room=room,
-        expires_at=now + timedelta(minutes=settings.MATRIX_TICKET_MINUTES),
+        address_digest=_address_digest(client_address(request)) if request is not None else "",
+        expires_at=now + timedelta(seconds=TICKET_SECONDS),
     )
     ChatTicket.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     return ticket
@@ -258,13 +294,18 @@ def release_ticket(ticket: str) -> None:
     ChatTicket.objects.filter(digest=ChatTicket.hash(ticket)).update(used_at=None)
 
 
-def redeem_ticket(ticket: str, room: Room) -> MatrixAccount:
-    """Use a ticket up: the account it was made for, or ChatRefused."""
+def redeem_ticket(ticket: str, room: Room, address: str = "") -> MatrixAccount:
+    """Use a ticket up: the account it was made for, or ChatRefused.
+
+    A ticket bound to an address is refused from any other (and stays unused for its owner).
+    """
     now = timezone.now()
     digest = ChatTicket.hash(ticket)
     # One conditional UPDATE: of two simultaneous redemptions exactly one wins.
-    used = ChatTicket.objects.filter(digest=digest, room=room, used_at__isnull=True, expires_at__gt=now).update(
-        used_at=now
+    used = (
+        ChatTicket.objects.filter(digest=digest, room=room, used_at__isnull=True, expires_at__gt=now)
+        .filter(Q(address_digest="") | Q(address_digest=_address_digest(address)))
+        .update(used_at=now)
     )
     if used != 1:
         raise ChatRefused(_("This chat link has expired or was already used. Reload the page to get a new one."))

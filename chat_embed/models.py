@@ -96,6 +96,8 @@ class ChatTicket(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     account = models.ForeignKey(MatrixAccount, on_delete=models.CASCADE, related_name="tickets")
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="chat_tickets")
+    # Salted hash of the address of the browser the ticket was made for; empty: not bound.
+    address_digest = models.CharField(max_length=64, blank=True, default="")
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -30,13 +30,6 @@ logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 
 
-def _client_address(request: HttpRequest) -> str:
-    header = settings.CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
-
-
 @xframe_options_exempt  # framed by the room page and by BBB: lpcfe.csp names who may
 @ensure_csrf_cookie
 def chat_room(request: HttpRequest, room_slug: str) -> HttpResponse:
@@ -73,7 +66,7 @@ def _deliver(request: HttpRequest, account_lookup, room: Room) -> JsonResponse:
     try:
         client = admin_client()
         account = account_lookup()
-        result = handoff.handoff(client, account, room, _client_address(request))
+        result = handoff.handoff(client, account, room, handoff.client_address(request))
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
     except MatrixError as exc:
@@ -116,7 +109,7 @@ def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
 
 def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
     try:
-        account = handoff.redeem_ticket(ticket, room)
+        account = handoff.redeem_ticket(ticket, room, handoff.client_address(request))
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
     response = _deliver(request, lambda: account, room)

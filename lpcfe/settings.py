@@ -179,6 +179,10 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The BBB client plugin, built by bin/build-plugin (npm ci && npm run build in bbb_plugin/).
+BBB_PLUGIN_DIST = BASE_DIR / "bbb_plugin" / "dist"
+if BBB_PLUGIN_DIST.is_dir():
+    STATICFILES_DIRS.append(("bbb-plugin", BBB_PLUGIN_DIST))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -325,6 +329,11 @@ BBB_ALLOW_REQUESTS_WITHOUT_SESSION = env_bool("BBB_ALLOW_REQUESTS_WITHOUT_SESSIO
 BBB_MEETING_ID_PREFIX = env_str("BBB_MEETING_ID_PREFIX")
 # How long a create result (with its createTime) is reused before create is called again.
 BBB_MEETING_CACHE_SECONDS = env_int("BBB_MEETING_CACHE_SECONDS", 120, minimum=10)
+# on: meetings load lpcfe's BBB client plugin (BBB 3.0+), which shows our chat in BBB's side
+# panel; join URLs then carry the chat address with a 60-second single-use ticket. Off: no ticket.
+BBB_CHAT_PLUGIN = env_bool("BBB_CHAT_PLUGIN", False)
+if BBB_CHAT_PLUGIN and not (BBB_PLUGIN_DIST / "manifest.json").is_file():
+    raise ImproperlyConfigured("BBB_CHAT_PLUGIN is on but the plugin is not built: run bin/build-plugin first.")
 if BBB_SIMULATOR:
     # The labelled local stand-in, mounted at /bbb-simulator/bigbluebutton/ (never in production).
     INSTALLED_APPS.append("bbb_simulator.apps.BBBSimulatorConfig")
@@ -354,7 +363,6 @@ MATRIX_SESSION_EXPIRY = env_str("MATRIX_SESSION_EXPIRY", "day-end").lower()
 if MATRIX_SESSION_EXPIRY != "day-end" and not (MATRIX_SESSION_EXPIRY.isdigit() and int(MATRIX_SESSION_EXPIRY) > 0):
     raise ImproperlyConfigured(f"MATRIX_SESSION_EXPIRY={MATRIX_SESSION_EXPIRY!r}: use day-end or a number of hours.")
 MATRIX_SESSION_RENEW_MINUTES = env_int("MATRIX_SESSION_RENEW_MINUTES", 60, minimum=1)
-MATRIX_TICKET_MINUTES = env_int("MATRIX_TICKET_MINUTES", 5, minimum=1)
 MATRIX_GUESTS_CAN_POST = env_bool("MATRIX_GUESTS_CAN_POST", False)
 MATRIX_GUEST_ACCOUNTS_PER_MINUTE = env_int("MATRIX_GUEST_ACCOUNTS_PER_MINUTE", 30, minimum=0)
 MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR = env_int("MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR", 5, minimum=0)

@@ -6,20 +6,15 @@ directory. A role changed in the directory takes effect at the person's next log
 """
 
 import logging
-import smtplib
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.sessions.models import Session
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from sessions.models import Conference
 from sessions.people import ROLES
 
 logger = logging.getLogger(__name__)
@@ -110,38 +105,3 @@ def end_login_sessions(users: Iterable[User]) -> int:
             user.save(update_fields=["password"])
     logger.info("Ended %d login session(s) of %d person(s)", len(ended), len(user_ids))
     return len(ended)
-
-
-def send_code_again(email: str) -> None:
-    """Mail the regcode registered for `email` to the address it was registered with, if there is one.
-
-    Does nothing visible when the address is unknown, so callers answer the same either way.
-    Raises DirectoryUnavailable when the directory cannot be asked.
-    """
-    from sessions import directory  # directory imports this module
-
-    person = directory.find_person(email)
-    if person is None:
-        logger.info("Code requested for an unregistered address")
-        return
-    code = directory.sealed_code_for(person.email)
-    if code is None:
-        logger.warning("No stored copy of the code for %s: it was not imported with import_attendees", person.email)
-        return
-    if not directory.code_is_current(person.email, code):
-        logger.warning("The stored code for %s no longer opens its entry; re-run the import", person.email)
-        return
-    context = {
-        "person": person,
-        "code": code,
-        "login_url": settings.SITE_URL + reverse("login"),
-        "conference": Conference.current(),
-    }
-    subject = " ".join(render_to_string("sessions/email/code_again_subject.txt", context).split())
-    body = render_to_string("sessions/email/code_again_body.txt", context)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email])
-    except (OSError, smtplib.SMTPException) as error:
-        logger.error("Could not send the code to %s: %s", person.email, type(error).__name__)
-        return
-    logger.info("Sent the registration code again to %s", person.email)

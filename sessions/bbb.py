@@ -8,6 +8,7 @@ line), from BBB_URL/BBB_SECRET (one BBB or a Scalelite), or are the local simula
 """
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -521,8 +522,12 @@ def create(
     disabled_features: Iterable[str] = (),
     allow_requests_without_session: bool = False,
     meta: Mapping[str, str] | None = None,
+    plugin_manifests: Iterable[Mapping[str, str]] = (),
 ) -> CreateResult:
-    """Create the meeting, or get the existing one back (create is idempotent in BBB)."""
+    """Create the meeting, or get the existing one back (create is idempotent in BBB).
+
+    `plugin_manifests`: BBB 3.0+ client plugins, each {"url": …, "checksum": sha256 hex}.
+    """
     params: list[tuple[str, object]] = [("meetingID", meeting_id), ("name", name)]
     if welcome:
         params.append(("welcome", welcome))
@@ -540,6 +545,9 @@ def create(
     for key, value in (meta or {}).items():
         if value:
             params.append((f"meta_{key}", value))
+    manifests = [dict(entry) for entry in plugin_manifests]
+    if manifests:
+        params.append(("pluginManifests", json.dumps(manifests, separators=(",", ":"))))
     root = _call(server, "create", params)
     return CreateResult(
         meeting_id=_text(root, "meetingID") or meeting_id,
@@ -559,8 +567,12 @@ def join_url(
     create_time: int,
     userdata: Mapping[str, str] | None = None,
     error_redirect_url: str = "",
+    guest: bool = False,
 ) -> str:
-    """The signed URL that puts one person into the meeting (role-based, never passwords)."""
+    """The signed URL that puts one person into the meeting (role-based, never passwords).
+
+    `guest`: BBB treats the person as a guest, so its guest policy (lobby) applies to them.
+    """
     if role not in (MODERATOR, VIEWER):
         raise ValueError(f"role must be {MODERATOR} or {VIEWER}, not {role!r}")
     params: list[tuple[str, object]] = [
@@ -572,6 +584,8 @@ def join_url(
     ]
     if error_redirect_url:
         params.append(("errorRedirectUrl", error_redirect_url))
+    if guest:
+        params.append(("guest", True))
     for key, value in (userdata or {}).items():
         params.append((f"userdata-{key}", value))
     return server.signed_url("join", params)
@@ -592,3 +606,47 @@ def get_meetings(server: Server) -> list[MeetingInfo]:
 
 def end(server: Server, meeting_id: str) -> None:
     _call(server, "end", [("meetingID", meeting_id)])
+
+
+# --- Recordings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    record_id: str
+    meeting_id: str
+    name: str
+    published: bool
+    state: str  # processing, processed, published, unpublished, deleted
+    start_time: int  # milliseconds since the epoch
+    end_time: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    playback_url: str = ""  # the first playback format's address (presentation, usually)
+
+
+def _recording(element: ET.Element) -> Recording:
+    metadata_element = element.find("metadata")
+    metadata = {child.tag: (child.text or "") for child in metadata_element} if metadata_element is not None else {}
+    urls = [_text(f, "url") for f in element.findall("playback/format")]
+    return Recording(
+        record_id=_text(element, "recordID"),
+        meeting_id=_text(element, "meetingID"),
+        name=_text(element, "name"),
+        published=_bool(element, "published"),
+        state=_text(element, "state"),
+        start_time=_int(element, "startTime"),
+        end_time=_int(element, "endTime"),
+        metadata=metadata,
+        playback_url=next((url for url in urls if url.startswith(("https://", "http://"))), ""),
+    )
+
+
+def get_recordings(server: Server, meeting_ids: Iterable[str]) -> list[Recording]:
+    """The recordings of these meetingIDs, in every state (published or not)."""
+    params = [("meetingID", ",".join(meeting_ids)), ("state", "any")]
+    return [_recording(element) for element in _call(server, "getRecordings", params).findall("recordings/recording")]
+
+
+def publish_recordings(server: Server, record_ids: Iterable[str], publish: bool) -> None:
+    """Publish (or unpublish) recordings: published ones are visible at their playback URL."""
+    _call(server, "publishRecordings", [("recordID", ",".join(record_ids)), ("publish", publish)])

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,8 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat_embed import handoff, matrix
-from sessions import bbb
+from sessions import bbb, chat_link, chat_plugin
 from sessions.bbb import BBBError
 from sessions.models import Conference, Room, Talk
 from sessions.people import Viewer
@@ -106,8 +105,11 @@ def create_params(room: Room, at: datetime) -> dict:
         label = _("Now") if talk.start <= at else _("Next")
         speakers = ", ".join(talk.speaker_names)
         welcome += f"<br>{label}: <b>{escape(talk.title)}</b>" + (f" — {escape(speakers)}" if speakers else "")
-        welcome += "<br>" + escape(_("The chat for this room is beside the meeting."))
-    return {
+        if settings.BBB_CHAT_PLUGIN:
+            welcome += "<br>" + escape(_("The chat for this room is in the side panel."))
+        else:
+            welcome += "<br>" + escape(_("The chat for this room is beside the meeting."))
+    params = {
         "name": name[:64],
         "welcome": welcome,
         "logout_url": absolute(reverse("room_left", args=[room.slug])),
@@ -118,10 +120,16 @@ def create_params(room: Room, at: datetime) -> dict:
             "conference": conference.name if conference else "",
             "room": room.name,
             "track": talk.track.name if talk and talk.track else "",
+            # Recordings are matched to sessions by these (sessions.recordings).
+            "lpcfe-room": room.slug,
+            "lpcfe-session": talk.external_id if talk else "",
             "bbb-origin": "lpcfe",
             "bbb-origin-server-name": urlsplit(settings.SITE_URL).hostname or "",
         },
     }
+    if settings.BBB_CHAT_PLUGIN:
+        params["plugin_manifests"] = [chat_plugin.manifest_entry(settings.SITE_URL)]
+    return params
 
 
 def ensure_meeting(room: Room) -> Meeting:
@@ -219,22 +227,6 @@ def recheck_meeting(room: Room) -> None:
 # --- Joining -------------------------------------------------------------------------------
 
 
-def chat_url_for(room: Room, viewer: Viewer, request: HttpRequest | None = None) -> str:
-    """The chat panel for the room, absolute, as passed to BBB in userdata- for patched clients.
-
-    A BBB client frames it from another origin, where our session cookie is not sent, so the
-    URL carries a single-use, short-lived ticket bound to this person and room.
-    """
-    url = absolute(reverse("chat:room", args=[room.slug]))
-    if not matrix.is_configured():
-        return url
-    try:
-        ticket = handoff.make_chat_ticket(viewer, room, request=request)
-    except handoff.ChatRefused:
-        return url  # the chat page explains why to the person
-    return f"{url}?{urlencode({'ticket': ticket})}"
-
-
 def bbb_user_id(request: HttpRequest, viewer: Viewer) -> str:
     """A stable userID that names no email (BBB shows it to other tools)."""
     if viewer.is_authenticated:
@@ -249,6 +241,15 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpR
     meeting = ensure_meeting(room)
     server = bbb.server_for(room)
     name = viewer.display_name or _("Guest")  # a guest's name carries its marker already (guests.start_session)
+    # Only our BBB plugin reads the chat address, and it carries a ticket: without the plugin
+    # nothing in BBB would use it, so the join URL (which lands in BBB's logs) carries none.
+    userdata = {}
+    if settings.BBB_CHAT_PLUGIN:
+        chat_url = chat_link.chat_url(room, viewer, request)
+        if chat_url:
+            # BBB keeps userdata-<name> as <name> (the name must hold no '-') in user_metadata.
+            userdata["lpcfe_chat_url"] = chat_url
+            userdata["lpcfe_chat_title"] = _("Chat")
     return bbb.join_url(
         server,
         meeting.meeting_id,
@@ -256,8 +257,9 @@ def join_url(room: Room, viewer: Viewer, role: str, user_id: str, request: HttpR
         role,
         user_id=user_id,
         create_time=meeting.create_time,
-        userdata={"lpcfe_chat_url": chat_url_for(room, viewer, request)},
+        userdata=userdata,
         error_redirect_url=absolute(reverse("room_left", args=[room.slug])),
+        guest=viewer.is_guest,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions.views import api, auth, feeds, join, schedule, status
+from sessions.views import api, auth, feeds, join, recordings, schedule, status
 
 urlpatterns = [
     path("", schedule.now, name="now"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("tracks/<str:slug>/", schedule.track, name="track"),
     path("sessions/<int:pk>/", schedule.talk, name="talk"),
     path("sessions/<int:pk>/star/", schedule.star, name="star"),
+    path("sessions/<int:pk>/recordings/", recordings.publish, name="publish_recordings"),
     path("my-schedule/", schedule.personal, name="personal"),
     path("time-zone/", schedule.set_timezone, name="set_timezone"),
     path("schedule.ics", feeds.feed_schedule, name="feed_schedule"),

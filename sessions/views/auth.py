@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions import accounts, agenda, directory, guests, throttle
+from sessions import agenda, directory, guests, regcode_mail, throttle
 from sessions.auth_forms import GuestForm, LoginForm, ResendCodeForm
 from sessions.people import GUEST_SESSION_KEY, viewer_for
 from sessions.timezones import zone_name
@@ -165,7 +165,7 @@ def resend_code(request: HttpRequest) -> HttpResponse:
             )
             return render(request, "sessions/resend_code.html", {"form": form}, status=429)
         try:
-            accounts.send_code_again(email)
+            regcode_mail.send_code_again(email)
         except directory.DirectoryUnavailable as error:
             logger.warning("Code request for %s could not be checked: %s", email, error.detail)
             form.add_error(None, error.message)

@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sessions import agenda, daygrid, schedule_cache
+from sessions import agenda, daygrid, recordings, schedule_cache
 from sessions.models import Star, Talk, Track
 from sessions.people import Viewer, role_of, viewer_for
 from sessions.timezones import (
@@ -325,6 +325,8 @@ def talk(request: HttpRequest, pk: int) -> HttpResponse:
     decision = None
     if same_day and the_talk.end > at and not the_talk.is_break:
         decision = agenda.join_decisions([the_talk.room], _viewer(request), at, cached=not preview)[the_talk.room_id]
+    organiser = _viewer(request).is_organiser
+    ended = the_talk.end <= at and not the_talk.is_break
     return render(
         request,
         "sessions/talk.html",
@@ -333,6 +335,8 @@ def talk(request: HttpRequest, pk: int) -> HttpResponse:
             "talk": the_talk,
             "decision": decision,
             "ended": the_talk.end <= at,
+            "recordings": recordings.for_talk(the_talk, published_only=not organiser) if ended else [],
+            "may_publish": organiser,
             "relative": relative_label(at, the_talk.start, the_talk.end),
             "conference_day": the_talk.start.astimezone(conf_zone).date(),
             "conference_time_label": zone_label_for_range(conf_zone, the_talk.start, the_talk.end),
