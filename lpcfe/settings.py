@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sessions.apps.SessionsConfig",
     "chat_embed.apps.ChatEmbedConfig",
+    "console.apps.ConsoleConfig",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,8 @@ SCHEDULE_REFRESH_JITTER_SECONDS = env_int("SCHEDULE_REFRESH_JITTER_SECONDS", 30,
 # Sent as "Authorization: Bearer <token>" when fetching a URL source (an Indico API token), so
 # no key has to sit in the URL, where it would end up in logs.
 SCHEDULE_SOURCE_TOKEN = env_str("SCHEDULE_SOURCE_TOKEN")
+# Organisers' announcements from the console: at most this many per organiser per 10 minutes.
+SCHEDULE_ANNOUNCEMENTS_PER_10_MINUTES = env_int("SCHEDULE_ANNOUNCEMENTS_PER_10_MINUTES", 5, minimum=1)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.
@@ -347,6 +350,9 @@ MATRIX_GUEST_ACCOUNTS_PER_MINUTE = env_int("MATRIX_GUEST_ACCOUNTS_PER_MINUTE", 3
 MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR = env_int("MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR", 5, minimum=0)
 # Origins allowed to frame the chat page besides this site (BBB_URL's origin is added).
 MATRIX_CHAT_FRAME_ANCESTORS = env_list("MATRIX_CHAT_FRAME_ANCESTORS")
+# The account provisioning makes to post conference notices (schedule changes, announcements)
+# in every chat, at moderator power level; its local part.
+MATRIX_NOTICE_BOT = env_str("MATRIX_NOTICE_BOT", "lpcfe-notices")
 
 LOGGING = {
     "version": 1,

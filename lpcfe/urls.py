@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat_embed.urls")),
+    path("console/", include("console.urls")),
     path("", include("sessions.urls")),
 ]
 

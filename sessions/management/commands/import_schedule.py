@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from console.sources import record_command_import
 from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_today
 from sessions.importers.apply import apply_schedule
 from sessions.importers.base import Problem
@@ -135,7 +136,17 @@ class Command(BaseCommand):
             days = shift_to_today(schedule, today)
             if verbosity and days:
                 self.stdout.write(f"Moved the schedule by {days} day(s): its first day is today, {today:%a %d %b %Y}.")
-        diff = apply_schedule(schedule, dry_run=options["dry_run"], source=display_name(source), progress=verbosity > 0)
+        if options["dry_run"]:
+            diff = apply_schedule(schedule, dry_run=True, source=display_name(source), progress=verbosity > 0)
+        else:
+            # The console's path: one transaction with the history record and today's change notices.
+            _version, diff = record_command_import(
+                schedule,
+                location=source,
+                tracks=options["tracks"],
+                rooms=options["rooms"],
+                progress=verbosity > 0,
+            )
         if verbosity:
             prefix = "Dry run, nothing written: " if options["dry_run"] else ""
             self.stdout.write(
