@@ -155,7 +155,7 @@ def announce(text: str, author: str, target: str) -> Notice:
 
 def _body(notice: Notice) -> str:
     prefix = _("Conference notice") if notice.kind == Notice.Kind.CHANGE else _("Announcement from the organisers")
-    return f"📢 {prefix}: {notice.text}"
+    return f"{prefix}: {notice.text}"
 
 
 def _send(client: MatrixClient, token: str, post: NoticePost) -> str:
