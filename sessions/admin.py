@@ -20,10 +20,20 @@ class ImportedFieldsAdmin(admin.ModelAdmin):
     """Fields the schedule sources give are read-only once a row exists: edits go through the console."""
 
     imported: tuple[str, ...] = ()
+    # Fields a source gives only when this file is among the sources (a rooms or tracks file).
+    file_role: str = ""
+    without_file: tuple[str, ...] = ("name", "slug")
+
+    def imported_fields(self) -> tuple[str, ...]:
+        if not self.file_role:
+            return self.imported
+        from console.sources import configured_paths
+
+        return self.imported if self.file_role in configured_paths() else self.without_file
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         fixed = list(super().get_readonly_fields(request, obj))
-        return fixed + [f for f in self.imported if f not in fixed] if obj else fixed
+        return fixed + [f for f in self.imported_fields() if f not in fixed] if obj else fixed
 
     def get_prepopulated_fields(self, request, obj=None) -> dict:
         return {} if obj else super().get_prepopulated_fields(request, obj)
@@ -33,7 +43,16 @@ class ImportedFieldsAdmin(admin.ModelAdmin):
 class ConferenceAdmin(ImportedFieldsAdmin):
     list_display = ["name", "timezone", "start_date", "end_date", "source", "imported_at"]
     readonly_fields = ["source", "imported_at"]
-    imported = ("name", "timezone", "start_date", "end_date")
+    imported = ("timezone", "start_date", "end_date")
+
+    def imported_fields(self) -> tuple[str, ...]:
+        # A local schedule names the conference; an Indico export does not, so its name is set here.
+        from console.sources import configured_paths
+        from sessions.importers.sources import is_url
+
+        location = configured_paths().get("schedule", "")
+        return ("name", *self.imported) if location and not is_url(location) else self.imported
+
     fieldsets = [
         (
             None,
@@ -48,6 +67,7 @@ class ConferenceAdmin(ImportedFieldsAdmin):
 @admin.register(Track)
 class TrackAdmin(ImportedFieldsAdmin):
     imported = ("name", "slug", "colour", "matrix_room", "extra")
+    file_role = "tracks"
     list_display = ["name", "slug", "colour", "matrix_room", "extra"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
@@ -57,6 +77,7 @@ class TrackAdmin(ImportedFieldsAdmin):
 @admin.register(Room)
 class RoomAdmin(ImportedFieldsAdmin):
     imported = ("name", "slug", "kind", "capacity", "bbb_server", "matrix_room", "moderator_emails", "position")
+    file_role = "rooms"
     list_display = ["name", "slug", "kind", "capacity", "bbb_server", "matrix_room", "position"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]

@@ -100,6 +100,20 @@ def test_preview_lists_the_moved_session_in_both_zones_and_highlights_what_is_so
     assert world.text("schedule") == original
 
 
+def test_preview_lists_rooms_and_tracks_added(world):
+    client = organiser()
+    texts = {
+        "text_tracks": world.text("tracks") + "Rust:#f7d9c4:rust\n",
+        "text_rooms": world.text("rooms") + "Small room::session:small-room\n",
+        "text_schedule": world.text("schedule") + "16:00-16:30 | Small room | Rust | Rust in the kernel\n",
+    }
+    html = unescape(client.post(reverse("console:preview"), texts).content.decode())
+    assert "Tracks added: Rust" in html and "Rooms added: Small room" in html
+    added = re.search(r'<li class="change change-added[^"]*".*?</li>', html, re.S).group(0)
+    assert "Rust in the kernel" in added and "16:00–16:30" in added
+    assert not Track.objects.filter(name="Rust").exists()
+
+
 def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_notice(world):
     client = organiser()
     before = Talk.objects.get(external_id="sched-latency")
@@ -282,5 +296,18 @@ def test_admin_refuses_imported_fields_and_points_to_the_console(world):
     admin.post(url, {"title": "Hijacked", "_save": "1"})
     assert Talk.objects.get(pk=talk.pk).title == "Scheduler latency"
     track = Track.objects.get(slug="toolchains")
-    html = admin.get(reverse("admin:lpc_sessions_track_change", args=[track.pk])).content.decode()
-    assert 'name="colour"' not in html
+    track_url = reverse("admin:lpc_sessions_track_change", args=[track.pk])
+    assert 'name="colour"' not in admin.get(track_url).content.decode()
+
+
+def test_admin_keeps_fields_no_source_gives_editable(world, settings):
+    """Without a rooms file a source only names its rooms: type, capacity and server are set in the admin."""
+    world.schedule.write_text(world.text("schedule").replace("rooms:      rooms\n", ""))
+    settings.SCHEDULE_SOURCE = str(world.schedule)
+    SourceVersion.objects.all().delete()
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root@example.org", "root@example.org", "pw"))
+    room = Talk.objects.get(external_id="linker").room
+    html = admin.get(reverse("admin:lpc_sessions_room_change", args=[room.pk])).content.decode()
+    assert 'name="capacity"' in html and 'name="kind"' in html
+    assert 'name="name"' not in html

@@ -166,6 +166,21 @@ def test_organiser_edits_previews_applies_and_rolls_back_and_the_attendee_is_tol
     now.reload()
     assert now.locator('[data-testid="conference-notices"] li').count() == 2
 
+    # An announcement to the room: in its chat and on the now page, as text.
+    page.goto(live_server.url + reverse("console:sources"))
+    page.get_by_label("To", exact=True).select_option(label="Main hall")
+    hostile = 'Coffee <b id="pwn">now</b><img src=x onerror="window.__pwn=1"> in the hall'
+    page.get_by_label("Message", exact=True).fill(hostile)
+    page.get_by_role("button", name="Post announcement").click()
+    assert "Announcement posted in" in page.locator(".messages").inner_text()
+    announced = chat.locator(NOTICE, has_text="Coffee")
+    announced.wait_for()
+    assert '<b id="pwn">now</b>' in announced.inner_text()
+    assert chat.locator("#pwn").count() == 0 and chat.evaluate("window.__pwn") is None
+    now.reload()
+    assert '<b id="pwn">now</b>' in now.locator('[data-testid="conference-notices"]').inner_text()
+    assert now.locator("#pwn").count() == 0
+
 
 def test_two_organisers_edit_the_same_source_and_the_second_is_refused(world, new_page, live_server, shots):
     alice = open_as(new_page, live_server, factories.person("alice@example.org", role="organiser"))
