@@ -41,6 +41,23 @@ class SourceVersion(models.Model):
         return f"#{self.pk} {self.created:%Y-%m-%d %H:%M} {self.author}"
 
 
+class SourceFetch(models.Model):
+    """One run of `import_schedule` (periodic or not): what it read, and what came of it."""
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    location = models.CharField(_("schedule source"), max_length=500)
+    ok = models.BooleanField(_("succeeded"))
+    detail = models.CharField(_("what changed, or why it failed"), max_length=1000)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("schedule fetch")
+        verbose_name_plural = _("schedule fetches")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.location}: {self.detail}"
+
+
 class Notice(models.Model):
     """A conference notice: shown on the now page (and on the pages of the sessions it is about)
     until `expires`, and posted in the chats of `posts`."""

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from console.models import SourceVersion
+from console.models import SourceFetch, SourceVersion
 from sessions.importers import ImportFailed, ParsedSchedule, load_schedule
 from sessions.importers.apply import ScheduleDiff, apply_schedule
 from sessions.importers.base import Problem, Problems
@@ -248,6 +248,9 @@ def record(
 
     with transaction.atomic():
         diff = apply_schedule(schedule, source=display_name(paths["schedule"]), progress=progress)
+        latest = SourceVersion.objects.first()
+        if not diff.changed and not write and latest is not None and latest.texts == texts:
+            return latest, diff  # a re-run that changed nothing (periodic imports) is not a new version
         version = SourceVersion.objects.create(
             author=author[:254],
             via=via,
@@ -330,3 +333,19 @@ def record_command_import(
             texts=texts_of(paths),
             progress=progress,
         )
+
+
+KEEP_FETCHES = 200
+
+
+def note_fetch(location: str, ok: bool, detail: str) -> None:
+    """Remember how an import_schedule run went, for the sources page (the newest few hundred).
+
+    A failed import must still report its own problems when this cannot be stored (a database
+    not yet migrated), so that is only logged, quietly: the command has said what went wrong."""
+    try:
+        SourceFetch.objects.create(location=display_name(location)[:500], ok=ok, detail=detail[:1000])
+        stale = SourceFetch.objects.values_list("pk", flat=True)[KEEP_FETCHES:]
+        SourceFetch.objects.filter(pk__in=list(stale)).delete()
+    except DatabaseError as e:
+        logger.debug("Could not record the import's outcome for the console: %s", e)

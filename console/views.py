@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from console import notices, sources
-from console.models import Notice, NoticePost, SourceVersion
+from console.models import Notice, NoticePost, SourceFetch, SourceVersion
 from sessions import throttle
 from sessions.importers.apply import ScheduleDiff, Slot
 from sessions.models import Room, Track
@@ -66,7 +66,7 @@ def _texts(request: HttpRequest, prefix: str = "text_") -> dict[str, str]:
 def sources_page(request: HttpRequest) -> HttpResponse:
     versions = SourceVersion.objects.all()
     latest = versions.first()
-    last_fetch = versions.filter(via=SourceVersion.Via.COMMAND).first()
+    last_fetch = SourceFetch.objects.first()
     pending = NoticePost.objects.filter(posted_at__isnull=True, notice__expires__gt=timezone.now())
     return render(
         request,

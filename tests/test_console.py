@@ -6,6 +6,7 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -52,6 +53,18 @@ def test_import_schedule_records_the_same_history(world):
     assert "manage.py import_schedule" in page
     for role in ("schedule", "tracks", "rooms"):
         assert reverse("console:edit", args=[role]) in page
+
+
+def test_sources_page_shows_the_last_import_and_unchanged_reruns_add_no_version(world):
+    world.import_()
+    assert SourceVersion.objects.count() == 1
+    world.schedule.write_text(world.text("schedule").replace("13:00-13:45", "13:00-99:45"))
+    with pytest.raises(CommandError):
+        world.import_()
+    html = organiser().get(reverse("console:sources")).content.decode()
+    last = re.search(r'data-testid="last-fetch">(.*?)</td>', html, re.S).group(1)
+    assert "failed (the schedule stays as it was)" in last and "schedule:" in last
+    assert SourceVersion.objects.count() == 1
 
 
 def test_tracks_file_mistake_is_shown_at_its_line_and_nothing_is_stored(world):

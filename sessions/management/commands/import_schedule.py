@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from console.sources import record_command_import
+from console.sources import note_fetch, record_command_import
 from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_today
 from sessions.importers.apply import apply_schedule
 from sessions.importers.base import Problem
@@ -128,6 +128,7 @@ class Command(BaseCommand):
         except ImportFailed as e:
             self.report(e.problems.items)
             self.stderr.write(str(e))
+            note_fetch(source, False, "; ".join([str(e), *map(str, e.problems.errors[:3])]))
             return False
         self.report(schedule.warnings)
         if options["shift_to_today"]:
@@ -147,6 +148,7 @@ class Command(BaseCommand):
                 rooms=options["rooms"],
                 progress=verbosity > 0,
             )
+            note_fetch(source, True, diff.summary())
         if verbosity:
             prefix = "Dry run, nothing written: " if options["dry_run"] else ""
             self.stdout.write(
@@ -179,6 +181,7 @@ class Command(BaseCommand):
                         last = fetched
                 except SourceError as e:
                     self.stderr.write(str(e))
+                    note_fetch(source, False, str(e))
                     logger.error("Schedule fetch failed, keeping the last good schedule: %s", e)
                     ok = False
                 else:
