@@ -22,6 +22,7 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from console import notices
 from console.models import SourceFetch, SourceVersion
 from sessions.importers import ImportFailed, ParsedSchedule, load_schedule
 from sessions.importers.apply import ScheduleDiff, apply_schedule
@@ -244,8 +245,6 @@ def record(
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """Apply `schedule`, write `write` (role -> text) to its files and keep the version, all in one
     transaction; then post notices of today's changes. The command and the console both end here."""
-    from console import notices
-
     with transaction.atomic():
         diff = apply_schedule(schedule, source=display_name(paths["schedule"]), progress=progress)
         latest = SourceVersion.objects.first()
@@ -262,9 +261,20 @@ def record(
             restored_from=restored_from,
         )
         made = notices.for_changes(diff, version)
-        # Last, so a file that cannot be written undoes the database changes too.
-        for role, text in (write or {}).items():
-            _write_atomically(paths[role], text)
+        # Last, so a file that cannot be written undoes the database changes (and the files written before it).
+        before = texts_of({role: paths[role] for role in write or {}})
+        written = []
+        try:
+            for role, text in (write or {}).items():
+                _write_atomically(paths[role], text)
+                written.append(role)
+        except OSError as e:
+            for role in written:
+                _write_atomically(paths[role], before[role])
+            raise NotEditable(
+                _("%(file)s could not be written (%(why)s); nothing was changed.")
+                % {"file": display_name(paths[role]), "why": e.strerror or type(e).__name__}
+            ) from None
     transaction.on_commit(lambda: notices.post([n.pk for n in made]))
     logger.info("Schedule applied by %s via %s: %s", author, via, version.summary)
     return version, diff

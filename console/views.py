@@ -80,7 +80,7 @@ def sources_page(request: HttpRequest) -> HttpResponse:
             "pending": pending.select_related("notice", "matrix_room"),
             "rooms": Room.objects.all(),
             "tracks": Track.objects.all(),
-            "nav": "console",
+            "page": "sources",
         },
     )
 
@@ -102,7 +102,7 @@ def edit(request: HttpRequest, role: str) -> HttpResponse:
     return render(
         request,
         "console/edit.html",
-        {"source": source, "text": source.text, "original": source.text, "problems": [], "nav": "console"},
+        {"source": source, "text": source.text, "original": source.text, "problems": []},
     )
 
 
@@ -188,7 +188,6 @@ def preview(request: HttpRequest) -> HttpResponse:
             "text": texts[role],
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
-            "nav": "console",
         }
         return render(request, "console/edit.html", context, status=422)
     context = {
@@ -197,7 +196,6 @@ def preview(request: HttpRequest) -> HttpResponse:
         "originals": originals,
         "warnings": _problems_for_page(checked),
         "restoring": None,
-        "nav": "console",
     }
     return render(request, "console/preview.html", context)
 
@@ -216,7 +214,8 @@ def apply(request: HttpRequest) -> HttpResponse:
     except sources.Conflict as conflict:
         return render(request, "console/conflict.html", _conflict_context(conflict, texts), status=409)
     except sources.NotEditable as e:
-        raise Http404(str(e)) from None
+        messages.error(request, str(e))
+        return redirect("console:sources")
     if version is None:
         role = next(iter(texts))
         context = {
@@ -224,7 +223,6 @@ def apply(request: HttpRequest) -> HttpResponse:
             "text": texts[role],
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
-            "nav": "console",
         }
         return render(request, "console/edit.html", context, status=422)
     messages.success(request, _("Applied: %(summary)s.") % {"summary": version.summary})
@@ -238,7 +236,7 @@ def _conflict_context(conflict: sources.Conflict, texts: dict[str, str]) -> dict
             started.splitlines(), now.splitlines(), _("when you opened it"), _("now"), lineterm="", n=1
         )
         changes.append({"role": role, "name": sources.ROLE_NAMES[role], "theirs": list(theirs), "now": now})
-    return {"by": conflict.by, "changes": changes, "texts": texts, "nav": "console"}
+    return {"by": conflict.by, "changes": changes, "texts": texts}
 
 
 # --- history and rollback ---------------------------------------------------------------------
@@ -247,7 +245,7 @@ def _conflict_context(conflict: sources.Conflict, texts: dict[str, str]) -> dict
 @organiser_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/history.html", {"versions": SourceVersion.objects.all()[:200], "nav": "console"})
+    return render(request, "console/history.html", {"versions": SourceVersion.objects.all()[:200], "page": "history"})
 
 
 def _text_diffs(version: SourceVersion) -> list[dict]:
@@ -278,7 +276,6 @@ def version(request: HttpRequest, pk: int) -> HttpResponse:
             "diffs": _text_diffs(the_version),
             "is_latest": the_version == SourceVersion.objects.first(),
             "notices": the_version.notices.prefetch_related("posts__matrix_room"),
-            "nav": "console",
         },
     )
 
@@ -295,7 +292,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
     checked = sources.preview(texts)
     originals = {role: current[role].text for role in texts}
     if not checked.ok:
-        context = {"version": the_version, "problems": _problems_for_page(checked), "nav": "console"}
+        context = {"version": the_version, "problems": _problems_for_page(checked)}
         return render(request, "console/restore_failed.html", context, status=422)
     context = {
         **_preview_context(request, checked),
@@ -303,7 +300,6 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
         "originals": originals,
         "warnings": _problems_for_page(checked),
         "restoring": the_version,
-        "nav": "console",
     }
     return render(request, "console/preview.html", context)
 

@@ -223,6 +223,8 @@ def test_attendee_and_guest_get_403_on_every_console_url(world):
             for method in (client.get, client.post):
                 status = method(url, {"text_tracks": "x:#000000", "target": "all", "text": "hi"}).status_code
                 assert status == 403, (who, method.__name__, url, status)
+    assert reverse("console:sources") not in attendee.get(reverse("now")).content.decode()
+    assert reverse("console:sources") in organiser().get(reverse("now")).content.decode()
     anonymous = Client()
     for url in urls:
         response = anonymous.get(url)
