@@ -232,6 +232,16 @@ def _write_atomically(location: str, text: str) -> None:
         raise
 
 
+def summary(diff: ScheduleDiff) -> str:
+    """The importer's summary, plus the rooms and tracks whose settings changed (it counts only new ones)."""
+    parts = [diff.summary()]
+    if diff.rooms_changed:
+        parts.append(_("rooms changed: %(names)s") % {"names": ", ".join(diff.rooms_changed)})
+    if diff.tracks_changed:
+        parts.append(_("tracks changed: %(names)s") % {"names": ", ".join(diff.tracks_changed)})
+    return "; ".join(parts)
+
+
 def record(
     schedule: ParsedSchedule,
     *,
@@ -256,7 +266,7 @@ def record(
             location=display_name(paths["schedule"])[:500],
             paths=paths,
             texts=texts,
-            summary=diff.summary()[:500],
+            summary=summary(diff)[:500],
             lines=diff.lines(limit=None),
             restored_from=restored_from,
         )

@@ -45,6 +45,12 @@ def organiser_required(view: Callable) -> Callable:
     return wrapped
 
 
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Console pages name the zone their times are in (the viewer's)."""
+    context["times_zone"] = zone_label(request.viewer_zone, timezone.now())
+    return render(request, template, context, status=status)
+
+
 def _author(request: HttpRequest) -> str:
     return viewer_for(request).email or request.user.get_username()
 
@@ -65,15 +71,15 @@ def _texts(request: HttpRequest, prefix: str = "text_") -> dict[str, str]:
 @require_GET
 def sources_page(request: HttpRequest) -> HttpResponse:
     versions = SourceVersion.objects.all()
-    latest = versions.first()
     last_fetch = SourceFetch.objects.first()
     pending = NoticePost.objects.filter(posted_at__isnull=True, notice__expires__gt=timezone.now())
-    return render(
+    listed = sources.current_sources()
+    return _render(
         request,
         "console/sources.html",
         {
-            "sources": sources.current_sources(),
-            "latest": latest,
+            "sources": listed,
+            "changed_at": _last_changes(versions[:200], [s.role for s in listed]),
             "last_fetch": last_fetch,
             "recent": versions[:5],
             "notices": notices.active().select_related(None),
@@ -83,6 +89,19 @@ def sources_page(request: HttpRequest) -> HttpResponse:
             "page": "sources",
         },
     )
+
+
+def _last_changes(versions, roles: list[str]) -> dict[str, SourceVersion]:
+    """Role -> the newest version that changed that source's text (or the first that had it)."""
+    found: dict[str, SourceVersion] = {}
+    history = list(versions)
+    for newer, older in zip(history, [*history[1:], None], strict=True):
+        for role in roles:
+            if role in found or role not in newer.texts and role not in newer.paths:
+                continue
+            if older is None or newer.texts.get(role) != older.texts.get(role):
+                found[role] = newer
+    return found
 
 
 # --- editing, checking, previewing, applying ------------------------------------------------
@@ -99,7 +118,7 @@ def _editable(role: str) -> sources.Source:
 @require_GET
 def edit(request: HttpRequest, role: str) -> HttpResponse:
     source = _editable(role)
-    return render(
+    return _render(
         request,
         "console/edit.html",
         {"source": source, "text": source.text, "original": source.text, "problems": []},
@@ -167,7 +186,12 @@ def _preview_context(request: HttpRequest, checked: sources.Checked) -> dict:
         }
         for c in _changes(checked.diff, now)
     ]
-    return {"diff": checked.diff, "changes": changes, "soon_count": sum(c["soon"] for c in changes)}
+    return {
+        "diff": checked.diff,
+        "summary": sources.summary(checked.diff),
+        "changes": changes,
+        "soon_count": sum(c["soon"] for c in changes),
+    }
 
 
 def _problems_for_page(checked: sources.Checked) -> list[dict]:
@@ -189,7 +213,7 @@ def preview(request: HttpRequest) -> HttpResponse:
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
         }
-        return render(request, "console/edit.html", context, status=422)
+        return _render(request, "console/edit.html", context, status=422)
     context = {
         **_preview_context(request, checked),
         "texts": texts,
@@ -197,7 +221,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "warnings": _problems_for_page(checked),
         "restoring": None,
     }
-    return render(request, "console/preview.html", context)
+    return _render(request, "console/preview.html", context)
 
 
 @organiser_required
@@ -212,7 +236,7 @@ def apply(request: HttpRequest) -> HttpResponse:
     try:
         checked, version = sources.apply(texts, originals, author=_author(request), restored_from=restoring)
     except sources.Conflict as conflict:
-        return render(request, "console/conflict.html", _conflict_context(conflict, texts), status=409)
+        return _render(request, "console/conflict.html", _conflict_context(conflict, texts), status=409)
     except sources.NotEditable as e:
         messages.error(request, str(e))
         return redirect("console:sources")
@@ -224,7 +248,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
         }
-        return render(request, "console/edit.html", context, status=422)
+        return _render(request, "console/edit.html", context, status=422)
     messages.success(request, _("Applied: %(summary)s.") % {"summary": version.summary})
     return redirect("console:version", pk=version.pk)
 
@@ -245,7 +269,7 @@ def _conflict_context(conflict: sources.Conflict, texts: dict[str, str]) -> dict
 @organiser_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/history.html", {"versions": SourceVersion.objects.all()[:200], "page": "history"})
+    return _render(request, "console/history.html", {"versions": SourceVersion.objects.all()[:200], "page": "history"})
 
 
 def _text_diffs(version: SourceVersion) -> list[dict]:
@@ -268,7 +292,7 @@ def _text_diffs(version: SourceVersion) -> list[dict]:
 @require_GET
 def version(request: HttpRequest, pk: int) -> HttpResponse:
     the_version = get_object_or_404(SourceVersion, pk=pk)
-    return render(
+    return _render(
         request,
         "console/version.html",
         {
@@ -293,7 +317,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
     originals = {role: current[role].text for role in texts}
     if not checked.ok:
         context = {"version": the_version, "problems": _problems_for_page(checked)}
-        return render(request, "console/restore_failed.html", context, status=422)
+        return _render(request, "console/restore_failed.html", context, status=422)
     context = {
         **_preview_context(request, checked),
         "texts": texts,
@@ -301,7 +325,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
         "warnings": _problems_for_page(checked),
         "restoring": the_version,
     }
-    return render(request, "console/preview.html", context)
+    return _render(request, "console/preview.html", context)
 
 
 # --- notices ------------------------------------------------------------------------------------

@@ -157,6 +157,22 @@ def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_n
     assert "+16:00-16:45 | Main hall" in detail and "-13:00-13:45 | Main hall" in detail
 
 
+def test_rerooming_and_cancelling_a_session_of_today_make_notices(world):
+    client = organiser()
+    original = world.text("schedule")
+    edited = original.replace("14:00-14:45 | Kernel room", "14:00-14:45 | Main hall")
+    edited = re.sub(r"15:00-15:30 \| Main hall.*\n    id: mem-tiering\n", "", edited)
+    assert post_apply(client, "schedule", edited, original).status_code == 302
+    texts = sorted(Notice.objects.values_list("text", flat=True))
+    assert len(texts) == 2
+    rerooted = next(t for t in texts if "Linker relaxation" in t)
+    assert "moves from Kernel room to Main hall" in rerooted
+    cancelled = next(t for t in texts if "Memory tiering" in t)
+    assert cancelled.endswith("is cancelled.") and "15:00–15:30, Main hall" in cancelled
+    linker = Notice.objects.get(text=rerooted)
+    assert sorted(r.name for r in linker.rooms.all()) == ["Kernel room", "Main hall"]
+
+
 def test_rollback_reapplies_an_earlier_version_with_a_second_notice(world):
     client = organiser()
     first = SourceVersion.objects.get()
