@@ -148,6 +148,8 @@ def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_n
     attendee.force_login(factories.person("ada@example.org"))
     now_page = attendee.get(reverse("now")).content.decode()
     assert "Scheduler latency” moves from" in now_page
+    # Open now pages get it with their next refresh of the rooms.
+    assert "Scheduler latency” moves from" in attendee.get(reverse("now_state")).json()["html"]
     talk_page = attendee.get(reverse("talk", args=[after.pk])).content.decode()
     assert 'data-testid="conference-notices"' in talk_page
     other = Talk.objects.get(external_id="linker")  # Kernel room: not about it
