@@ -178,7 +178,10 @@ def post(notice_ids: list[int] | None = None) -> tuple[int, int]:
     if not pending:
         return 0, 0
     if not is_configured():
-        return 0, 0
+        NoticePost.objects.filter(pk__in=[p.pk for p in pending]).update(
+            last_error=_("Matrix is not configured (MATRIX_URL, MATRIX_SERVER_NAME, MATRIX_ADMIN_TOKEN).")
+        )
+        return 0, len(pending)
     posted = failed = 0
     client = admin_client()
     try:

@@ -97,6 +97,7 @@
   list.querySelectorAll("li[data-line]").forEach((li) => {
     li.tabIndex = 0;
     li.addEventListener("click", () => goToLine(Number(li.dataset.line)));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") goToLine(Number(li.dataset.line)); });
   });
   badLinesFromList();
   drawGutter();
