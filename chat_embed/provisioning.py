@@ -377,16 +377,15 @@ class Provisioner:
             record.save()
 
     def provision_notice_bot(self) -> None:
-        """The notice account: in every chat, at moderator level (set with the room's moderators)."""
+        """The notice account: in every chat, at moderator level (set with the room's moderators).
+        Not counted in the report, which counts people."""
         bot = notice_bot_id(self.server_name)
         try:
             if self.client.get_user(bot) is None:
                 self.client.put_user(bot, displayname=_("Conference notices"))
-                self.report.accounts_created += 1
             for room_id in MatrixRoom.objects.exclude(room_id="").values_list("room_id", flat=True):
                 if self.client.membership(room_id, bot) != "join":
                     self.client.admin_join(room_id, bot)
-                    self.report.joins += 1
         except MatrixError as exc:
             self.report.failures.append(_("Notice account %(user)s: %(error)s") % {"user": bot, "error": exc})
 
