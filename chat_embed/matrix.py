@@ -222,6 +222,11 @@ class MatrixClient:
         state = self.get_state(room_id, "m.room.member", user_id)
         return state.get("membership") if state else None
 
+    def send_notice(self, room_id: str, body: str, token: str, txn_id: str) -> str:
+        """Post `body` as an m.notice (what bots send: clients show it apart, other bots ignore it)."""
+        path = f"{CLIENT}/rooms/{_q(room_id)}/send/m.room.message/{_q(txn_id)}"
+        return self.request("PUT", path, json={"msgtype": "m.notice", "body": body}, token=token)[1]["event_id"]
+
     def admin_join(self, room_id_or_alias: str, user_id: str) -> str:
         """Join a local user to a room (admin API; invites first in invite-only rooms).
         Joining someone who is already in is not an error."""

@@ -128,12 +128,18 @@ class RoomSpec:
 
     def moderators(self, people: PeoplePlan, server_name: str) -> list[str]:
         ids = {uid for uid, p in people.people.items() if p.role in ("moderator", "organiser")}
+        ids.add(notice_bot_id(server_name))
         for email in self.moderator_emails:
             try:
                 ids.add(email_to_user_id(email, server_name))
             except MatrixIdError:
                 continue
         return sorted(ids)
+
+
+def notice_bot_id(server_name: str) -> str:
+    """The account that posts conference notices (schedule changes, announcements) in every chat."""
+    return f"@{settings.MATRIX_NOTICE_BOT}:{server_name}"
 
 
 def alias_localpart(value: str) -> str:
@@ -334,6 +340,7 @@ class Provisioner:
         self.report.notices.extend(plan.duplicates)
         self.report.failures.extend(plan.collisions + plan.invalid)
         self.provision_rooms(plan, admin_id)
+        self.provision_notice_bot()
         self.provision_accounts(plan)
         if self.join_mode == "all":
             self.provision_joins()
@@ -383,6 +390,19 @@ class Provisioner:
             record.managed_moderators = moderators
             record.last_error = ""
             record.save()
+
+    def provision_notice_bot(self) -> None:
+        """The notice account: in every chat, at moderator level (set with the room's moderators).
+        Not counted in the report, which counts people."""
+        bot = notice_bot_id(self.server_name)
+        try:
+            if self.client.get_user(bot) is None:
+                self.client.put_user(bot, displayname=_("Conference notices"))
+            for room_id in MatrixRoom.objects.exclude(room_id="").values_list("room_id", flat=True):
+                if self.client.membership(room_id, bot) != "join":
+                    self.client.admin_join(room_id, bot)
+        except MatrixError as exc:
+            self.report.failures.append(_("Notice account %(user)s: %(error)s") % {"user": bot, "error": exc})
 
     # accounts: many, in parallel
     def provision_accounts(self, plan: PeoplePlan) -> None:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sessions.apps.SessionsConfig",
     "chat_embed.apps.ChatEmbedConfig",
+    "console.apps.ConsoleConfig",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,8 @@ SCHEDULE_SOURCE_TOKEN = env_str("SCHEDULE_SOURCE_TOKEN")
 # Two sessions at once in one room refuse the whole import unless this is on: then they are
 # imported, listed as warnings and shown side by side (large published schedules have a few).
 SCHEDULE_ALLOW_OVERLAPS = env_bool("SCHEDULE_ALLOW_OVERLAPS", False)
+# Organisers' announcements from the console: at most this many per organiser per 10 minutes.
+SCHEDULE_ANNOUNCEMENTS_PER_10_MINUTES = env_int("SCHEDULE_ANNOUNCEMENTS_PER_10_MINUTES", 5, minimum=1)
 
 # --- LDAP_* -----------------------------------------------------------------------------
 # Empty LDAP_URI: attendees are checked against the local attendee table.
@@ -368,6 +371,9 @@ MATRIX_GUEST_ACCOUNTS_PER_MINUTE = env_int("MATRIX_GUEST_ACCOUNTS_PER_MINUTE", 3
 MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR = env_int("MATRIX_GUEST_ACCOUNTS_PER_ADDRESS_PER_HOUR", 5, minimum=0)
 # Origins allowed to frame the chat page besides this site (BBB_URL's origin is added).
 MATRIX_CHAT_FRAME_ANCESTORS = env_list("MATRIX_CHAT_FRAME_ANCESTORS")
+# The account provisioning makes to post conference notices (schedule changes, announcements)
+# in every chat, at moderator power level; its local part.
+MATRIX_NOTICE_BOT = env_str("MATRIX_NOTICE_BOT", "lpcfe-notices")
 
 LOGGING = {
     "version": 1,

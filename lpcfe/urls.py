@@ -11,6 +11,7 @@ urlpatterns = [
     # Looked up per request: the hashed name exists only after collectstatic.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
     path("chat/", include("chat_embed.urls")),
+    path("console/", include("console.urls")),
     path("", include("sessions.urls")),
 ]
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from console.sources import note_fetch, record_command_import
 from sessions import agenda, joinrules
 from sessions.importers import FORMATS, ImportFailed, load_schedule, shift_to_now, shift_to_today
 from sessions.importers.apply import apply_schedule
@@ -158,6 +159,7 @@ class Command(BaseCommand):
         except ImportFailed as e:
             self.report(e.problems.items, verbosity)
             self.stderr.write(str(e))
+            note_fetch(source, False, "; ".join([str(e), *map(str, e.problems.errors[:3])]))
             return False
         self.report(schedule.warnings, verbosity)
         if options["shift_to_now"] and options["shift_to_today"]:
@@ -175,7 +177,18 @@ class Command(BaseCommand):
             days = shift_to_today(schedule, today)
             if verbosity and days:
                 self.stdout.write(f"Moved the schedule by {days} day(s): its first day is today, {today:%a %d %b %Y}.")
-        diff = apply_schedule(schedule, dry_run=options["dry_run"], source=display_name(source), progress=verbosity > 0)
+        if options["dry_run"]:
+            diff = apply_schedule(schedule, dry_run=True, source=display_name(source), progress=verbosity > 0)
+        else:
+            # The console's path: one transaction with the history record and today's change notices.
+            _version, diff = record_command_import(
+                schedule,
+                location=source,
+                tracks=options["tracks"],
+                rooms=options["rooms"],
+                progress=verbosity > 0,
+            )
+            note_fetch(source, True, diff.summary())
         if verbosity:
             prefix = "Dry run, nothing written: " if options["dry_run"] else ""
             self.stdout.write(
@@ -227,6 +240,7 @@ class Command(BaseCommand):
                         last = fetched
                 except SourceError as e:
                     self.stderr.write(str(e))
+                    note_fetch(source, False, str(e))
                     logger.error("Schedule fetch failed, keeping the last good schedule: %s", e)
                     ok = False
                 else:
