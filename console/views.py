@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console import notices, sources
 from console.models import Notice, NoticePost, SourceFetch, SourceVersion
@@ -68,7 +68,7 @@ def _texts(request: HttpRequest, prefix: str = "text_") -> dict[str, str]:
 
 
 @organiser_required
-@require_GET
+@require_safe
 def sources_page(request: HttpRequest) -> HttpResponse:
     versions = SourceVersion.objects.all()
     last_fetch = SourceFetch.objects.first()
@@ -95,7 +95,7 @@ def _last_changes(versions, roles: list[str]) -> dict[str, SourceVersion]:
     """Role -> the newest version that changed that source's text (or the first that had it)."""
     found: dict[str, SourceVersion] = {}
     history = list(versions)
-    for newer, older in zip(history, [*history[1:], None], strict=True):
+    for newer, older in zip(history, [*history[1:], None][: len(history)], strict=True):
         for role in roles:
             if role in found or role not in newer.texts and role not in newer.paths:
                 continue
@@ -115,7 +115,7 @@ def _editable(role: str) -> sources.Source:
 
 
 @organiser_required
-@require_GET
+@require_safe
 def edit(request: HttpRequest, role: str) -> HttpResponse:
     source = _editable(role)
     return _render(
@@ -267,7 +267,7 @@ def _conflict_context(conflict: sources.Conflict, texts: dict[str, str]) -> dict
 
 
 @organiser_required
-@require_GET
+@require_safe
 def history(request: HttpRequest) -> HttpResponse:
     return _render(request, "console/history.html", {"versions": SourceVersion.objects.all()[:200], "page": "history"})
 
@@ -289,7 +289,7 @@ def _text_diffs(version: SourceVersion) -> list[dict]:
 
 
 @organiser_required
-@require_GET
+@require_safe
 def version(request: HttpRequest, pk: int) -> HttpResponse:
     the_version = get_object_or_404(SourceVersion, pk=pk)
     return _render(
@@ -305,7 +305,7 @@ def version(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @organiser_required
-@require_GET
+@require_safe
 def restore(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview of re-applying an earlier version (nothing changes until Apply)."""
     the_version = get_object_or_404(SourceVersion, pk=pk)

@@ -55,6 +55,8 @@ def site():
         "key": key,
         "signature": signature.removesuffix(".ics"),
         "call": "getMeetings",
+        "record_id": "no-such-recording",
+        "role": "tracks",
     }
 
 
