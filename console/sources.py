@@ -27,12 +27,14 @@ from console.models import SourceFetch, SourceVersion
 from sessions.importers import ImportFailed, ParsedSchedule, load_schedule
 from sessions.importers.apply import ScheduleDiff, apply_schedule
 from sessions.importers.base import Problem, Problems
+from sessions.importers.flatfiles import parse_rooms, parse_tracks
 from sessions.importers.local import parse_local
 from sessions.importers.sources import SourceError, display_name, is_url, read_source, relative_to
 
 logger = logging.getLogger(__name__)
 
 ROLES = ("schedule", "tracks", "rooms")
+PARSERS = {"tracks": parse_tracks, "rooms": parse_rooms}
 ROLE_NAMES = {
     "schedule": gettext_lazy("Schedule"),
     "tracks": gettext_lazy("Tracks file"),
@@ -141,9 +143,12 @@ class Checked:
     other: list[Problem] = field(default_factory=list)  # problems the importer places nowhere in our files
     schedule: ParsedSchedule | None = None
     diff: ScheduleDiff | None = None
+    files_only: bool = False  # only the edited files were checked (see check())
 
     @property
     def ok(self) -> bool:
+        if self.files_only:
+            return not any(not p.warning for problems in self.problems.values() for p in problems)
         return self.schedule is not None
 
     def as_json(self) -> dict:
@@ -194,7 +199,18 @@ def _load(paths: dict[str, str], texts: dict[str, str]) -> Checked:
 
 
 def check(texts: dict[str, str]) -> Checked:
-    return _load(configured_paths(), texts)
+    """The check as you type. With a followed URL it runs the edited file's own parser, so typing
+    does not fetch the URL every second; Preview runs the whole import."""
+    paths = configured_paths()
+    if not is_url(paths.get("schedule", "")) or "schedule" in texts:
+        return _load(paths, texts)
+    checked = Checked(files_only=True)
+    for role, text in texts.items():
+        if role in paths:
+            problems = Problems()
+            PARSERS[role](text.encode(), display_name(paths[role]), problems)
+            checked.problems[role] = problems.items
+    return checked
 
 
 def preview(texts: dict[str, str]) -> Checked:

@@ -1,12 +1,13 @@
 """The organisers' console over HTTP: check, preview, apply, history, rollback, conflicts, notices,
 who may use it, and CSRF. The browser walkthrough with the real Synapse is test_console_browser.py."""
 
+import io
 import re
 from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import CommandError
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -17,6 +18,7 @@ from sessions.models import Talk, Track
 from sessions.timezones import COOKIE_NAME
 from tests import factories
 from tests.consolekit import Sources
+from tests.test_import_command import Server
 
 pytestmark = pytest.mark.django_db
 
@@ -344,3 +346,38 @@ def test_admin_keeps_fields_no_source_gives_editable(world, settings):
     html = admin.get(reverse("admin:lpc_sessions_room_change", args=[room.pk])).content.decode()
     assert 'name="capacity"' in html and 'name="kind"' in html
     assert 'name="name"' not in html
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+def test_followed_url_shows_its_last_fetch_and_its_files_are_edited_without_fetching(tmp_path, settings, server):
+    """A schedule followed from a URL (here a local schedule served over HTTP) with local tracks and
+    rooms files given to the command: the files are editable, typing checks them without a fetch."""
+    sources = Sources(tmp_path)
+    body = sources.text("schedule").encode()
+    server.responses = [(200, body, {})] * 3
+    url = server.url + "/schedule"
+    tracks, rooms = str(tmp_path / "tracks"), str(tmp_path / "rooms")
+    call_command("import_schedule", url, "--tracks", tracks, "--rooms", rooms, stdout=io.StringIO())
+    settings.SCHEDULE_SOURCE = url
+    client = organiser()
+    html = client.get(reverse("console:sources")).content.decode()
+    assert reverse("console:edit", args=["tracks"]) in html and reverse("console:edit", args=["rooms"]) in html
+    assert reverse("console:edit", args=["schedule"]) not in html  # a URL is followed, not edited
+    assert "followed URL" in html and "Last import:" in html and "succeeded: 4 added" in html
+    fetches = len(server.requests)
+    bad = sources.text("tracks").replace(*MISTAKE)
+    answer = client.post(reverse("console:check"), {"text_tracks": bad}).json()
+    assert answer["ok"] is False and answer["problems"][0]["line"] == 3
+    assert client.post(reverse("console:check"), {"text_tracks": sources.text("tracks")}).json()["ok"] is True
+    assert len(server.requests) == fetches
+    # Preview runs the whole import, fetching the schedule once.
+    edited = sources.text("tracks").replace("#fde2e4", "#aabbcc")
+    page = client.post(reverse("console:preview"), {"text_tracks": edited, "original_tracks": sources.text("tracks")})
+    assert "Tracks changed: Toolchains" in page.content.decode()
+    assert len(server.requests) == fetches + 1
