@@ -19,17 +19,19 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from console import notices
 from console.models import SourceFetch, SourceVersion
-from sessions.importers import ImportFailed, ParsedSchedule, load_schedule
+from sessions.importers import ImportFailed, ParsedSchedule, load_schedule, shift_to_today
 from sessions.importers.apply import ScheduleDiff, apply_schedule
 from sessions.importers.base import Problem, Problems
 from sessions.importers.flatfiles import parse_rooms, parse_tracks
 from sessions.importers.local import parse_local
 from sessions.importers.sources import SourceError, display_name, is_url, read_source, relative_to
+from sessions.importers.times import iana_zone
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +197,16 @@ def _load(paths: dict[str, str], texts: dict[str, str]) -> Checked:
         if checked.schedule is not None:
             # Messages and history name the real files, not the staging folder.
             checked.schedule.source = display_name(paths["schedule"])
+            if _shifted():
+                tz = iana_zone(checked.schedule.conference.timezone or "UTC")
+                shift_to_today(checked.schedule, timezone.localdate(timezone=tz))
     return checked
+
+
+def _shifted() -> bool:
+    """The schedule was last applied moved to start today (a demo): edits keep it so."""
+    latest = SourceVersion.objects.first()
+    return bool(latest and latest.shifted_to_today)
 
 
 def check(texts: dict[str, str]) -> Checked:
@@ -268,13 +279,16 @@ def record(
     progress: bool = False,
     restored_from: SourceVersion | None = None,
     write: dict[str, str] | None = None,
+    shifted: bool | None = None,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """Apply `schedule`, write `write` (role -> text) to its files and keep the version, all in one
     transaction; then post notices of today's changes. The command and the console both end here."""
     with transaction.atomic():
         diff = apply_schedule(schedule, source=display_name(paths["schedule"]), progress=progress)
         latest = SourceVersion.objects.first()
-        if not diff.changed and not write and latest is not None and latest.texts == texts:
+        shifted = _shifted() if shifted is None else shifted
+        unchanged = latest is not None and (latest.texts, latest.shifted_to_today) == (texts, shifted)
+        if not diff.changed and not write and unchanged:
             return latest, diff  # a re-run that changed nothing (periodic imports) is not a new version
         version = SourceVersion.objects.create(
             author=author[:254],
@@ -285,6 +299,7 @@ def record(
             summary=summary(diff)[:500],
             lines=diff.lines(limit=None),
             restored_from=restored_from,
+            shifted_to_today=shifted,
         )
         made = notices.for_changes(diff, version)
         # Last, so a file that cannot be written undoes the database changes (and the files written before it).
@@ -356,7 +371,13 @@ def apply(
 
 
 def record_command_import(
-    schedule: ParsedSchedule, *, location: str, tracks: str | None, rooms: str | None, progress: bool
+    schedule: ParsedSchedule,
+    *,
+    location: str,
+    tracks: str | None,
+    rooms: str | None,
+    progress: bool,
+    shifted: bool = False,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """`import_schedule`'s apply: the same transaction, history and notices as the console's."""
     paths = source_paths(location, tracks, rooms)
@@ -368,6 +389,7 @@ def record_command_import(
             paths=paths,
             texts=texts_of(paths),
             progress=progress,
+            shifted=shifted,
         )
 
 

@@ -4,6 +4,7 @@ who may use it, and CSRF. The browser walkthrough with the real Synapse is test_
 import io
 import re
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
@@ -381,3 +382,22 @@ def test_followed_url_shows_its_last_fetch_and_its_files_are_edited_without_fetc
     page = client.post(reverse("console:preview"), {"text_tracks": edited, "original_tracks": sources.text("tracks")})
     assert "Tracks changed: Toolchains" in page.content.decode()
     assert len(server.requests) == fetches + 1
+
+
+def test_a_schedule_shifted_to_today_stays_shifted_when_edited(tmp_path, settings):
+    """The demo imports with --shift-to-today; an edit in the console must not move everything back."""
+    sources = Sources(tmp_path)
+    today = sources.today.isoformat()
+    sources.schedule.write_text(sources.text("schedule").replace(f"day {today}", "day 2026-10-23"))
+    settings.SCHEDULE_SOURCE = str(sources.schedule)
+    call_command("import_schedule", str(sources.schedule), "--shift-to-today", stdout=io.StringIO())
+    start = Talk.objects.get(external_id="sched-latency").start
+    assert start.astimezone(ZoneInfo(sources.zone)).date() == sources.today
+    client = organiser()
+    original = sources.text("schedule")
+    edited = original.replace("Memory tiering", "Memory tiering today")
+    page = client.post(reverse("console:preview"), {"text_schedule": edited, "original_schedule": original})
+    assert "1 retitled" in page.content.decode() and "moved" not in page.content.decode()
+    assert post_apply(client, "schedule", edited, original).status_code == 302
+    assert Talk.objects.get(external_id="sched-latency").start == start
+    assert SourceVersion.objects.first().shifted_to_today
