@@ -123,7 +123,7 @@ def configured_paths() -> dict[str, str]:
     location = settings.SCHEDULE_SOURCE or (latest.location if latest else "")
     if not location:
         return {}
-    if latest and latest.location == display_name(location) and latest.paths.get("schedule") == location:
+    if latest and latest.paths.get("schedule") == display_name(location):
         known = latest.paths
         return source_paths(location, known.get("tracks"), known.get("rooms"))
     return source_paths(location)
@@ -294,7 +294,8 @@ def record(
             author=author[:254],
             via=via,
             location=display_name(paths["schedule"])[:500],
-            paths=paths,
+            # A URL's query may carry an API key: kept out of the database, like out of messages.
+            paths={role: display_name(location) for role, location in paths.items()},
             texts=texts,
             summary=summary(diff)[:500],
             lines=diff.lines(limit=None),
