@@ -3,6 +3,7 @@ who may use it, and CSRF. The browser walkthrough with the real Synapse is test_
 
 import io
 import re
+from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from chat_embed.models import MatrixRoom
+from console import notices
 from console import urls as console_urls
 from console.models import Notice, NoticePost, SourceVersion
 from sessions.models import Talk, Track
@@ -157,6 +159,12 @@ def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_n
     assert 'data-testid="conference-notices"' in talk_page
     other = Talk.objects.get(external_id="linker")  # Kernel room: not about it
     assert 'data-testid="conference-notices"' not in attendee.get(reverse("talk", args=[other.pk])).content.decode()
+
+    # Shown for the rest of the conference day, not after.
+    midnight = datetime.combine(world.today + timedelta(days=1), datetime.min.time(), ZoneInfo(world.zone))
+    assert notice.expires == midnight
+    assert list(notices.active(midnight - timedelta(seconds=1))) == [notice]
+    assert list(notices.active(midnight)) == []
 
     detail = client.get(response["Location"]).content.decode()
     assert "+16:00-16:45 | Main hall" in detail and "-13:00-13:45 | Main hall" in detail
