@@ -28,6 +28,8 @@ class SourceVersion(models.Model):
     texts = models.JSONField(_("texts"), default=dict)
     summary = models.CharField(_("summary"), max_length=500)
     lines = models.JSONField(_("changes"), default=list)
+    # Applied with `import_schedule --shift-to-today` (demos): the console shifts the same way.
+    shifted_to_today = models.BooleanField(_("moved to start today"), default=False)
     restored_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("re-applied from")
     )

@@ -19,20 +19,24 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from console import notices
 from console.models import SourceFetch, SourceVersion
-from sessions.importers import ImportFailed, ParsedSchedule, load_schedule
+from sessions.importers import ImportFailed, ParsedSchedule, load_schedule, shift_to_today
 from sessions.importers.apply import ScheduleDiff, apply_schedule
 from sessions.importers.base import Problem, Problems
+from sessions.importers.flatfiles import parse_rooms, parse_tracks
 from sessions.importers.local import parse_local
 from sessions.importers.sources import SourceError, display_name, is_url, read_source, relative_to
+from sessions.importers.times import iana_zone
 
 logger = logging.getLogger(__name__)
 
 ROLES = ("schedule", "tracks", "rooms")
+PARSERS = {"tracks": parse_tracks, "rooms": parse_rooms}
 ROLE_NAMES = {
     "schedule": gettext_lazy("Schedule"),
     "tracks": gettext_lazy("Tracks file"),
@@ -119,7 +123,7 @@ def configured_paths() -> dict[str, str]:
     location = settings.SCHEDULE_SOURCE or (latest.location if latest else "")
     if not location:
         return {}
-    if latest and latest.location == display_name(location) and latest.paths.get("schedule") == location:
+    if latest and latest.paths.get("schedule") == display_name(location):
         known = latest.paths
         return source_paths(location, known.get("tracks"), known.get("rooms"))
     return source_paths(location)
@@ -141,9 +145,12 @@ class Checked:
     other: list[Problem] = field(default_factory=list)  # problems the importer places nowhere in our files
     schedule: ParsedSchedule | None = None
     diff: ScheduleDiff | None = None
+    files_only: bool = False  # only the edited files were checked (see check())
 
     @property
     def ok(self) -> bool:
+        if self.files_only:
+            return not any(not p.warning for problems in self.problems.values() for p in problems)
         return self.schedule is not None
 
     def as_json(self) -> dict:
@@ -190,11 +197,31 @@ def _load(paths: dict[str, str], texts: dict[str, str]) -> Checked:
         if checked.schedule is not None:
             # Messages and history name the real files, not the staging folder.
             checked.schedule.source = display_name(paths["schedule"])
+            if _shifted():
+                tz = iana_zone(checked.schedule.conference.timezone or "UTC")
+                shift_to_today(checked.schedule, timezone.localdate(timezone=tz))
     return checked
 
 
+def _shifted() -> bool:
+    """The schedule was last applied moved to start today (a demo): edits keep it so."""
+    latest = SourceVersion.objects.first()
+    return bool(latest and latest.shifted_to_today)
+
+
 def check(texts: dict[str, str]) -> Checked:
-    return _load(configured_paths(), texts)
+    """The check as you type. With a followed URL it runs the edited file's own parser, so typing
+    does not fetch the URL every second; Preview runs the whole import."""
+    paths = configured_paths()
+    if not is_url(paths.get("schedule", "")) or "schedule" in texts:
+        return _load(paths, texts)
+    checked = Checked(files_only=True)
+    for role, text in texts.items():
+        if role in paths:
+            problems = Problems()
+            PARSERS[role](text.encode(), display_name(paths[role]), problems)
+            checked.problems[role] = problems.items
+    return checked
 
 
 def preview(texts: dict[str, str]) -> Checked:
@@ -252,23 +279,28 @@ def record(
     progress: bool = False,
     restored_from: SourceVersion | None = None,
     write: dict[str, str] | None = None,
+    shifted: bool | None = None,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """Apply `schedule`, write `write` (role -> text) to its files and keep the version, all in one
     transaction; then post notices of today's changes. The command and the console both end here."""
     with transaction.atomic():
         diff = apply_schedule(schedule, source=display_name(paths["schedule"]), progress=progress)
         latest = SourceVersion.objects.first()
-        if not diff.changed and not write and latest is not None and latest.texts == texts:
+        shifted = _shifted() if shifted is None else shifted
+        unchanged = latest is not None and (latest.texts, latest.shifted_to_today) == (texts, shifted)
+        if not diff.changed and not write and unchanged:
             return latest, diff  # a re-run that changed nothing (periodic imports) is not a new version
         version = SourceVersion.objects.create(
             author=author[:254],
             via=via,
             location=display_name(paths["schedule"])[:500],
-            paths=paths,
+            # A URL's query may carry an API key: kept out of the database, like out of messages.
+            paths={role: display_name(location) for role, location in paths.items()},
             texts=texts,
             summary=summary(diff)[:500],
             lines=diff.lines(limit=None),
             restored_from=restored_from,
+            shifted_to_today=shifted,
         )
         made = notices.for_changes(diff, version)
         # Last, so a file that cannot be written undoes the database changes (and the files written before it).
@@ -340,7 +372,13 @@ def apply(
 
 
 def record_command_import(
-    schedule: ParsedSchedule, *, location: str, tracks: str | None, rooms: str | None, progress: bool
+    schedule: ParsedSchedule,
+    *,
+    location: str,
+    tracks: str | None,
+    rooms: str | None,
+    progress: bool,
+    shifted: bool = False,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """`import_schedule`'s apply: the same transaction, history and notices as the console's."""
     paths = source_paths(location, tracks, rooms)
@@ -352,6 +390,7 @@ def record_command_import(
             paths=paths,
             texts=texts_of(paths),
             progress=progress,
+            shifted=shifted,
         )
 
 

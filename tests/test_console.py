@@ -1,22 +1,27 @@
 """The organisers' console over HTTP: check, preview, apply, history, rollback, conflicts, notices,
 who may use it, and CSRF. The browser walkthrough with the real Synapse is test_console_browser.py."""
 
+import io
 import re
+from datetime import datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import CommandError
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, reverse
 
 from chat_embed.models import MatrixRoom
+from console import notices
 from console import urls as console_urls
 from console.models import Notice, NoticePost, SourceVersion
 from sessions.models import Talk, Track
 from sessions.timezones import COOKIE_NAME
 from tests import factories
 from tests.consolekit import Sources
+from tests.test_import_command import Server
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +159,12 @@ def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_n
     assert 'data-testid="conference-notices"' in talk_page
     other = Talk.objects.get(external_id="linker")  # Kernel room: not about it
     assert 'data-testid="conference-notices"' not in attendee.get(reverse("talk", args=[other.pk])).content.decode()
+
+    # Shown for the rest of the conference day, not after.
+    midnight = datetime.combine(world.today + timedelta(days=1), datetime.min.time(), ZoneInfo(world.zone))
+    assert notice.expires == midnight
+    assert list(notices.active(midnight - timedelta(seconds=1))) == [notice]
+    assert list(notices.active(midnight)) == []
 
     detail = client.get(response["Location"]).content.decode()
     assert "+16:00-16:45 | Main hall" in detail and "-13:00-13:45 | Main hall" in detail
@@ -344,3 +355,57 @@ def test_admin_keeps_fields_no_source_gives_editable(world, settings):
     html = admin.get(reverse("admin:lpc_sessions_room_change", args=[room.pk])).content.decode()
     assert 'name="capacity"' in html and 'name="kind"' in html
     assert 'name="name"' not in html
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+def test_followed_url_shows_its_last_fetch_and_its_files_are_edited_without_fetching(tmp_path, settings, server):
+    """A schedule followed from a URL (here a local schedule served over HTTP) with local tracks and
+    rooms files given to the command: the files are editable, typing checks them without a fetch."""
+    sources = Sources(tmp_path)
+    body = sources.text("schedule").encode()
+    server.responses = [(200, body, {})] * 3
+    url = server.url + "/schedule"
+    tracks, rooms = str(tmp_path / "tracks"), str(tmp_path / "rooms")
+    call_command("import_schedule", url, "--tracks", tracks, "--rooms", rooms, stdout=io.StringIO())
+    settings.SCHEDULE_SOURCE = url
+    client = organiser()
+    html = client.get(reverse("console:sources")).content.decode()
+    assert reverse("console:edit", args=["tracks"]) in html and reverse("console:edit", args=["rooms"]) in html
+    assert reverse("console:edit", args=["schedule"]) not in html  # a URL is followed, not edited
+    assert "followed URL" in html and "Last import:" in html and "succeeded: 4 added" in html
+    fetches = len(server.requests)
+    bad = sources.text("tracks").replace(*MISTAKE)
+    answer = client.post(reverse("console:check"), {"text_tracks": bad}).json()
+    assert answer["ok"] is False and answer["problems"][0]["line"] == 3
+    assert client.post(reverse("console:check"), {"text_tracks": sources.text("tracks")}).json()["ok"] is True
+    assert len(server.requests) == fetches
+    # Preview runs the whole import, fetching the schedule once.
+    edited = sources.text("tracks").replace("#fde2e4", "#aabbcc")
+    page = client.post(reverse("console:preview"), {"text_tracks": edited, "original_tracks": sources.text("tracks")})
+    assert "Tracks changed: Toolchains" in page.content.decode()
+    assert len(server.requests) == fetches + 1
+
+
+def test_a_schedule_shifted_to_today_stays_shifted_when_edited(tmp_path, settings):
+    """The demo imports with --shift-to-today; an edit in the console must not move everything back."""
+    sources = Sources(tmp_path)
+    today = sources.today.isoformat()
+    sources.schedule.write_text(sources.text("schedule").replace(f"day {today}", "day 2026-10-23"))
+    settings.SCHEDULE_SOURCE = str(sources.schedule)
+    call_command("import_schedule", str(sources.schedule), "--shift-to-today", stdout=io.StringIO())
+    start = Talk.objects.get(external_id="sched-latency").start
+    assert start.astimezone(ZoneInfo(sources.zone)).date() == sources.today
+    client = organiser()
+    original = sources.text("schedule")
+    edited = original.replace("Memory tiering", "Memory tiering today")
+    page = client.post(reverse("console:preview"), {"text_schedule": edited, "original_schedule": original})
+    assert "1 retitled" in page.content.decode() and "moved" not in page.content.decode()
+    assert post_apply(client, "schedule", edited, original).status_code == 302
+    assert Talk.objects.get(external_id="sched-latency").start == start
+    assert SourceVersion.objects.first().shifted_to_today

@@ -187,6 +187,7 @@ class Command(BaseCommand):
                 tracks=options["tracks"],
                 rooms=options["rooms"],
                 progress=verbosity > 0,
+                shifted=options["shift_to_today"],
             )
             note_fetch(source, True, diff.summary())
         if verbosity:
