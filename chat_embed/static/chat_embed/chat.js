@@ -442,7 +442,7 @@
     nick.title = ev.sender;
     nick.textContent = nameOf(ev.sender);
     const mxid = document.createElement("span");
-    mxid.className = "mxid"; // shown while the message has focus or the name is hovered
+    mxid.className = "mxid"; // shown while the message has keyboard focus; the title shows it on hover
     mxid.textContent = " " + ev.sender;
     nick.append(mxid);
     const who = [nick];
