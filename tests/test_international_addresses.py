@@ -167,3 +167,11 @@ def test_an_organiser_saves_a_person_with_an_internationalised_address_in_the_ad
     assert answer.status_code == 302, answer.context["adminform"].form.errors
     zoe.refresh_from_db()
     assert (zoe.email, zoe.last_name) == (ZOE, "Åberg-Lind")
+
+
+@pytest.mark.ldap
+def test_ldap_login_with_an_internationalised_address_is_an_ordinary_refusal(ldap_directory, client):
+    # The standard schema cannot hold such an address, so nobody has it: a wrong-code answer, not an outage.
+    answer = client.post(reverse("login"), {"email": JOSE, "regcode": "JOS-4kq1-77ab"})
+    assert answer.status_code == 200
+    assert "do not match" in answer.content.decode()
