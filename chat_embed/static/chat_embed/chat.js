@@ -171,6 +171,7 @@
       if (c.membership === "join" || c.membership === "invite") setMember(ev.state_key, c.displayname);
     }
     // Messages already on screen from people whose name (or its look-alikes) or badge changed.
+    if (!stale.size) return;
     for (const [id, s] of shown) if (stale.has(s.ev.sender)) repaint(id);
     stale.clear();
   }
