@@ -54,14 +54,14 @@ class ClientShape:
         limit = self.first_sync_limit if first else self.timeline_limit
         timeline: dict[str, Any] = {"limit": limit, "lazy_load_members": True}
         if not first:
-            timeline["types"] = list(self.shown_types)
+            timeline["types"] = [*self.shown_types, "m.room.power_levels"]
         return json.dumps(
             {
                 "presence": none,
                 "account_data": none,
                 "room": {
                     "rooms": [room_id],
-                    "state": {"lazy_load_members": True, "types": ["m.room.member"]},
+                    "state": {"lazy_load_members": True, "types": ["m.room.member", "m.room.power_levels"]},
                     "timeline": timeline,
                     "ephemeral": none,
                     "account_data": none,
@@ -96,7 +96,8 @@ def client_shape(path: Path = CHAT_JS) -> ClientShape:
         not types
         or "lazy_load_members: true" not in text
         or 'set_presence: "offline"' not in text
-        or "if (!first) timeline.types = SHOWN_TYPES;" not in text
+        or 'if (!first) timeline.types = [...SHOWN_TYPES, "m.room.power_levels"];' not in text
+        or 'types: ["m.room.member", "m.room.power_levels"]' not in text
         or "limit: first ? FIRST_SYNC_LIMIT : TIMELINE_LIMIT" not in text
         or "if (first && backToken) loadEarlier();" not in text
         or "if (busy && !first) await sleep(syncPace(), false);" not in text

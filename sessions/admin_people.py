@@ -65,7 +65,9 @@ class PersonAdmin(UserAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
         # Organisers are staff without being superusers: they may not hand out more power.
-        readonly = list(super().get_readonly_fields(request, obj))
+        # The address comes from the directory at each login (and Django's own email field would
+        # refuse internationalised ones): it is shown, not edited, as in the attendee table.
+        readonly = [*super().get_readonly_fields(request, obj), "email"]
         if not request.user.is_superuser:
             readonly += ["is_superuser", "is_staff", "user_permissions", "groups", "password"]
         return readonly

@@ -609,7 +609,10 @@ class DirectoryWriter:
             return False
         found = self.conn.read_subschemasubentry_s(subschema_dn, attrs=["attributeTypes"])
         schema = ldap.schema.SubSchema(found or {}, check_uniqueness=0)
-        syntax = schema.get_inheritedattr(ldap.schema.AttributeType, settings.LDAP_EMAIL_ATTR, "syntax")
+        try:
+            syntax = schema.get_inheritedattr(ldap.schema.AttributeType, settings.LDAP_EMAIL_ATTR, "syntax")
+        except KeyError:  # not in the published schema: let the directory itself decide
+            return False
         return syntax in IA5_SYNTAXES
 
     def code_opens(self, dn: str, code: str) -> bool:

@@ -3,8 +3,8 @@ the same attempts.
 
 Wrong codes are counted per person and per client address. A person is counted under the
 address typed and under the address the directory's +tag fallback would find
-(`jane.doe+x@…` also counts for `jane.doe@…`), so new tags never bring fresh tries. After LOGIN_SLOW_AFTER wrong
-codes each further one makes the next try wait (2 s, 4 s, 8 s, ... up to
+(`jane.doe+x@…` also counts for `jane.doe@…`), so new tags never bring fresh tries. After
+LOGIN_SLOW_AFTER wrong codes each further one makes the next try wait (2 s, 4 s, 8 s, ... up to
 LOGIN_MAX_DELAY_SECONDS); after LOGIN_LOCK_AFTER the address is locked out for
 LOGIN_LOCKOUT_SECONDS. Per client address the thresholds are LOGIN_IP_SLOW_AFTER and
 LOGIN_IP_LOCK_AFTER, set high because a venue's NAT can put hundreds of people behind one

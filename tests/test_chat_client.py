@@ -485,7 +485,7 @@ def test_names_are_the_directorys_look_alikes_are_told_apart_and_moderators_carr
     real_name, other_name = real.locator(".nick").inner_text(), other.locator(".nick").inner_text()
     assert re.fullmatch(r"Orla Organiser #\w{4}", real_name) and re.fullmatch(r"Orla Organiser #\w{4}", other_name)
     assert real_name != other_name
-    assert real.locator(".nick").get_attribute("title") == orla.user_id
+    assert real.locator(".nick").get_attribute("title") == orla.user_id  # shown on hover
     assert not real.locator(".mxid").is_visible()
     real.focus()
     assert real.locator(".mxid").is_visible() and real.locator(".mxid").inner_text().strip() == orla.user_id

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from chat_embed.ids import email_to_user_id, user_id_to_email
+from sessions import accounts
 from sessions.emails import normalise_email
 from sessions.models import Attendee, Talk
 from tests import factories
@@ -142,3 +143,35 @@ def test_login_in_chromium_with_an_internationalised_address(new_page, live_serv
     assert user.get_username() == ZOE
     assert page.get_by_text("Zoë Åberg").count() >= 1
     assert User.objects.filter(username=ZOE).count() == 1
+
+
+def test_an_organiser_saves_a_person_with_an_internationalised_address_in_the_admin(client, registered):
+    client.force_login(accounts.sync_user("orla@example.org", "Orla", "Organiser", "organiser"))  # as login does
+    zoe = User.objects.create_user(username=ZOE, email=ZOE, first_name="Zoë", last_name="Åberg")
+    url = reverse("admin:auth_user_change", args=[zoe.pk])
+    form = client.get(url)
+    assert form.status_code == 200 and ZOE in form.content.decode()
+    answer = client.post(
+        url,
+        {
+            "username": ZOE,
+            "first_name": "Zoë",
+            "last_name": "Åberg-Lind",
+            "is_active": "on",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-10-01",
+            "date_joined_1": "09:00:00",
+        },
+    )
+    assert answer.status_code == 302, answer.context["adminform"].form.errors
+    zoe.refresh_from_db()
+    assert (zoe.email, zoe.last_name) == (ZOE, "Åberg-Lind")
+
+
+@pytest.mark.ldap
+def test_ldap_login_with_an_internationalised_address_is_an_ordinary_refusal(ldap_directory, client):
+    # The standard schema cannot hold such an address, so nobody has it: a wrong-code answer, not an outage.
+    answer = client.post(reverse("login"), {"email": JOSE, "regcode": "JOS-4kq1-77ab"})
+    assert answer.status_code == 200
+    assert "do not match" in answer.content.decode()

@@ -577,6 +577,15 @@ def test_code_requests_are_rate_limited(client, registered, settings):
     assert client.post(reverse("resend_code"), {"email": "stranger@example.org"}).status_code == 429
 
 
+def test_code_requests_with_new_tags_count_for_the_same_person(client, registered, settings):
+    settings.LOGIN_RESEND_PER_HOUR = 2
+    for n in range(2):
+        assert client.post(reverse("resend_code"), {"email": f"grace+mail{n}@example.org"}).status_code == 302
+    for typed in ("grace+mail9@example.org", "grace@example.org"):
+        assert client.post(reverse("resend_code"), {"email": typed}).status_code == 429, typed
+    assert len(mail.outbox) == 2 and {m.to[0] for m in mail.outbox} == {"grace@example.org"}
+
+
 def test_code_request_while_ldap_is_down(ldap_directory, client, tmp_path, settings):
     call_command("import_attendees", str(write_people(tmp_path / "people.tsv")), "--no-progress")
     settings.LDAP_URI = f"ldap://127.0.0.1:{free_port()}/"

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions import agenda, directory, guests, regcode_mail, throttle
 from sessions.auth_forms import GuestForm, LoginForm, ResendCodeForm
+from sessions.emails import email_candidates
 from sessions.people import GUEST_SESSION_KEY, viewer_for
 from sessions.timezones import zone_name
 
@@ -152,7 +153,9 @@ def resend_code(request: HttpRequest) -> HttpResponse:
     form = ResendCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        wait = throttle.hit("resend-email", email, settings.LOGIN_RESEND_PER_HOUR, 3600)
+        wait = None
+        for address in email_candidates(email):  # a +tag counts for the person it falls back to, too
+            wait = wait or throttle.hit("resend-email", address, settings.LOGIN_RESEND_PER_HOUR, 3600)
         wait = wait or throttle.hit("resend-ip", throttle.client_ip(request), settings.LOGIN_RESEND_IP_PER_HOUR, 3600)
         if wait:
             form.add_error(

@@ -171,6 +171,7 @@
       if (c.membership === "join" || c.membership === "invite") setMember(ev.state_key, c.displayname);
     }
     // Messages already on screen from people whose name (or its look-alikes) or badge changed.
+    if (!stale.size) return;
     for (const [id, s] of shown) if (stale.has(s.ev.sender)) repaint(id);
     stale.clear();
   }
@@ -444,7 +445,7 @@
     nick.title = ev.sender;
     nick.textContent = nameOf(ev.sender);
     const mxid = document.createElement("span");
-    mxid.className = "mxid"; // shown while the message has focus or the name is hovered
+    mxid.className = "mxid"; // shown while the message has keyboard focus; the title shows it on hover
     mxid.textContent = " " + ev.sender;
     nick.append(mxid);
     const who = [nick];
