@@ -156,3 +156,34 @@ def test_every_page_names_the_favicon_and_it_exists(client):
     assert icon.endswith("/img/favicon.svg") and finders.find("img/favicon.svg")
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"] == icon
+
+
+@pytest.mark.browser
+@live
+def test_buttons_and_inputs_share_one_shape(bbb_double, settings, new_page, live_server):
+    sched = schedule_data.build()
+    with mock.patch("django.utils.timezone.now", return_value=at(10, 20)):
+        page = new_page(timezone_id="Asia/Kolkata")
+        factories.browser_login(page, live_server, "ada@example.org", "ADA-7cq3-93kd")
+        shapes = set()
+        for path in (
+            reverse("now"),
+            reverse("talk", args=[sched.a.pk]),
+            reverse("track", args=[sched.ks.slug]),
+            reverse("personal"),
+            reverse("profile"),
+            reverse("set_timezone"),
+            reverse("room", args=["hall-a"]),
+        ):
+            page.goto(live_server.url + path)
+            found = page.evaluate(
+                """() => [...document.querySelectorAll('button, a.button, input[type=text], select')]
+                     .filter(e => e.offsetParent && !e.matches('.link, .link-button, [role=tab]'))
+                     .map(e => [e.tagName, getComputedStyle(e).borderTopLeftRadius, getComputedStyle(e).fontFamily,
+                                e.getBoundingClientRect().height])"""
+            )
+            assert found, path
+            for tag, radius, family, height in found:
+                shapes.add((radius, family))
+                assert height >= 30, (path, tag, height)
+        assert len(shapes) == 1, shapes

@@ -9,6 +9,7 @@ import math
 import random
 import re
 from datetime import date, datetime, timedelta, tzinfo
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -225,24 +227,43 @@ def schedule(request: HttpRequest) -> HttpResponse:
 
 
 GRID_ACTIONS = re.compile(r"<!--actions:(\d+)-->")
+# A stand-in session for rendering the grid's star buttons once per page (not once per session).
+_STAND_IN = SimpleNamespace(pk=987654321, external_id="\x00stand-in", title="lpcfe-stand-in-title", join=None)
 
 
-def _grid_actions(request: HttpRequest, day: date, html: str, at: datetime, preview: bool) -> str:
+def _grid_actions(request: HttpRequest, html: str, at: datetime, preview: bool) -> str:
     """The shared (cached) grid with this viewer's Join and star buttons put in its markers."""
     viewer = _viewer(request)
     if not viewer.is_authenticated and not viewer.is_guest:
         return GRID_ACTIONS.sub("", html)
-    talks = {t.pk: t for t in agenda.day_talks(day)}
-    joins = agenda.list_joins(talks.values(), viewer, at, cached=not preview)
+    ids = {int(pk) for pk in GRID_ACTIONS.findall(html)}
+    talks = {
+        pk: (external_id, title)
+        for pk, external_id, title in Talk.objects.filter(pk__in=ids).values_list("pk", "external_id", "title")
+    }
+    state = agenda.now_state(at, cached=not preview)
+    live = {t.pk: t for r in state.rooms for t in (r.current, r.following) if t and t.pk in ids}
+    joins = agenda.list_joins(live.values(), viewer, at, cached=not preview)
+    starred = _starred(request)
     template = get_template("sessions/_grid_actions.html")
-    context = {"viewer": viewer, "starred": _starred(request), "preview_query": ""}
+    context = {"viewer": viewer, "preview_query": ""}
+    # Without a Join button the actions differ only by session and star: render both once.
+    stand_in = {on: {_STAND_IN.external_id} if on else set() for on in (True, False)}
+    plain = {on: template.render({**context, "talk": _STAND_IN, "starred": stand_in[on]}, request) for on in stand_in}
 
     def actions(match: re.Match) -> str:
-        talk = talks.get(int(match.group(1)))
-        if talk is None:
+        pk = int(match.group(1))
+        if pk not in talks:
             return ""
-        talk.join = joins.get(talk.pk)
-        return template.render({**context, "talk": talk}, request)
+        external_id, title = talks[pk]
+        if pk in joins:
+            live[pk].join = joins[pk]
+            return template.render({**context, "talk": live[pk], "starred": starred}, request)
+        return (
+            plain[external_id in starred]
+            .replace(f"/{_STAND_IN.pk}/", f"/{pk}/")
+            .replace(_STAND_IN.title, escape(title))
+        )
 
     return GRID_ACTIONS.sub(actions, html)
 
@@ -274,7 +295,7 @@ def schedule_day(request: HttpRequest, day: str) -> HttpResponse:
         return render_to_string("sessions/_day_grid.html", grid, request=None)
 
     grid_html = build() if preview else cache.get_or_set(key, build, schedule_cache.RENDER_TIMEOUT)
-    grid_html = _grid_actions(request, the_day, grid_html, at, preview)
+    grid_html = _grid_actions(request, grid_html, at, preview)
     return render(
         request,
         "sessions/schedule_day.html",

@@ -10,10 +10,24 @@
   var failures = 0;
   var JITTER_SECONDS = Number(box.dataset.jitter || 30);
 
+  var due = 0, timer = null;
+
   function later(seconds) {
     var wait = (Math.max(1, seconds) + Math.random() * JITTER_SECONDS) * 1000;
-    window.setTimeout(update, wait);
+    due = Date.now() + wait;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(update, wait);
   }
+
+  // Background tabs run timers late (Chromium: once a minute at most); catch up when seen again.
+  function catchUp() {
+    if (document.visibilityState !== "visible" || !due || Date.now() < due) return;
+    window.clearTimeout(timer);
+    due = 0;
+    update();
+  }
+  document.addEventListener("visibilitychange", catchUp);
+  window.addEventListener("focus", catchUp);
 
   function update() {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })

@@ -85,6 +85,8 @@
     var refresh = function () {
       if (busy) return;
       busy = true;
+      window.clearTimeout(timer);
+      due = 0;
       fetch(joinBox.dataset.stateUrl, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);

@@ -169,7 +169,8 @@ class Command(BaseCommand):
             delta = shift_to_now(schedule, now, _anchor(options["now_is"]))
             if verbosity:
                 self.stdout.write(
-                    f"Moved the schedule by {_span(delta)}: it is {options['now_is']} on its first day now."
+                    f"Moved the schedule by {_span(delta)}: "
+                    f"now is {options['now_is']} of its first day as the source has it."
                 )
         if options["shift_to_today"]:
             tz = iana_zone(schedule.conference.timezone or "UTC")
@@ -208,7 +209,7 @@ class Command(BaseCommand):
         attendee = Viewer(email=None, display_name="", role="attendee")
         for entry in agenda.now_state(now, cached=False).rooms:
             decision = joinrules.decide(entry.room, attendee, now)
-            talk = entry.current or entry.following
+            talk = next((t for t in (entry.current, entry.following) if t and not t.is_break), None)
             what = f"{talk.title!r} {talk.start.astimezone(tz):%H:%M}-{talk.end.astimezone(tz):%H:%M}" if talk else ""
             if decision.allowed:
                 self.stdout.write(f"  open now     {entry.room.name}: {what}")
