@@ -1,4 +1,8 @@
-"""manage.py import_schedule: load the conference schedule from its source, all or nothing."""
+"""manage.py import_schedule: load the conference schedule from its source, all or nothing.
+
+It lives in the console because every import is recorded in the console's history (the same
+transaction, versions and change notices as an apply in the console); the importer itself is
+sessions.importers."""
 
 import argparse
 import logging
