@@ -192,6 +192,7 @@ class Command(BaseCommand):
                 rooms=options["rooms"],
                 progress=verbosity > 0,
                 shifted=options["shift_to_today"],
+                allow_overlaps=allow_overlaps,
             )
             note_fetch(source, True, diff.summary())
         if verbosity:
