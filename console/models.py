@@ -30,6 +30,8 @@ class SourceVersion(models.Model):
     lines = models.JSONField(_("changes"), default=list)
     # Applied with `import_schedule --shift-to-today` (demos): the console shifts the same way.
     shifted_to_today = models.BooleanField(_("moved to start today"), default=False)
+    # Sessions at once in one room were imported as warnings: re-applying this version does the same.
+    allow_overlaps = models.BooleanField(_("overlapping sessions allowed"), default=False)
     restored_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("re-applied from")
     )

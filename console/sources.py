@@ -178,13 +178,19 @@ def _staged(paths: dict[str, str], texts: dict[str, str]) -> Iterator[dict[str, 
         yield staged
 
 
-def _load(paths: dict[str, str], texts: dict[str, str]) -> Checked:
-    """Run the importer's checks on the sources with `texts` in place (nothing is written)."""
+def _load(paths: dict[str, str], texts: dict[str, str], allow_overlaps: bool) -> Checked:
+    """Run the importer's checks on the sources with `texts` in place (nothing is written);
+    `allow_overlaps` lists sessions at once in one room as warnings instead of refusing them."""
     checked = Checked()
     with _staged(paths, texts) as staged:
         by_name = {display_name(loc): role for role, loc in staged.items()}
         try:
-            checked.schedule = load_schedule(staged["schedule"], tracks=staged.get("tracks"), rooms=staged.get("rooms"))
+            checked.schedule = load_schedule(
+                staged["schedule"],
+                tracks=staged.get("tracks"),
+                rooms=staged.get("rooms"),
+                allow_overlaps=allow_overlaps,
+            )
             found = checked.schedule.warnings
         except ImportFailed as e:
             found = e.problems.items
@@ -209,12 +215,12 @@ def _shifted() -> bool:
     return bool(latest and latest.shifted_to_today)
 
 
-def check(texts: dict[str, str]) -> Checked:
+def check(texts: dict[str, str], allow_overlaps: bool = False) -> Checked:
     """The check as you type. With a followed URL it runs the edited file's own parser, so typing
     does not fetch the URL every second; Preview runs the whole import."""
     paths = configured_paths()
     if not is_url(paths.get("schedule", "")) or "schedule" in texts:
-        return _load(paths, texts)
+        return _load(paths, texts, allow_overlaps)
     checked = Checked(files_only=True)
     for role, text in texts.items():
         if role in paths:
@@ -224,10 +230,10 @@ def check(texts: dict[str, str]) -> Checked:
     return checked
 
 
-def preview(texts: dict[str, str]) -> Checked:
+def preview(texts: dict[str, str], allow_overlaps: bool = False) -> Checked:
     """Check, then compute what applying would change, without changing anything."""
     paths = configured_paths()
-    checked = _load(paths, texts)
+    checked = _load(paths, texts, allow_overlaps)
     if checked.ok:
         checked.diff = apply_schedule(checked.schedule, dry_run=True, source=display_name(paths["schedule"]))
     return checked
@@ -280,6 +286,7 @@ def record(
     restored_from: SourceVersion | None = None,
     write: dict[str, str] | None = None,
     shifted: bool | None = None,
+    allow_overlaps: bool = False,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """Apply `schedule`, write `write` (role -> text) to its files and keep the version, all in one
     transaction; then post notices of today's changes. The command and the console both end here."""
@@ -287,7 +294,8 @@ def record(
         diff = apply_schedule(schedule, source=display_name(paths["schedule"]), progress=progress)
         latest = SourceVersion.objects.first()
         shifted = _shifted() if shifted is None else shifted
-        unchanged = latest is not None and (latest.texts, latest.shifted_to_today) == (texts, shifted)
+        choices = (texts, shifted, allow_overlaps)
+        unchanged = latest is not None and (latest.texts, latest.shifted_to_today, latest.allow_overlaps) == choices
         if not diff.changed and not write and unchanged:
             return latest, diff  # a re-run that changed nothing (periodic imports) is not a new version
         version = SourceVersion.objects.create(
@@ -301,6 +309,7 @@ def record(
             lines=diff.lines(limit=None),
             restored_from=restored_from,
             shifted_to_today=shifted,
+            allow_overlaps=allow_overlaps,
         )
         made = notices.for_changes(diff, version)
         # Last, so a file that cannot be written undoes the database changes (and the files written before it).
@@ -338,6 +347,7 @@ def apply(
     *,
     author: str,
     restored_from: SourceVersion | None = None,
+    allow_overlaps: bool = False,
 ) -> tuple[Checked, SourceVersion | None]:
     """Apply edited `texts` (role -> text) if every file still holds what the organiser started
     from (`started_from`: role -> text); raise Conflict otherwise."""
@@ -356,7 +366,7 @@ def apply(
             if by is not None and any(by.texts.get(role) != now.get(role) for role in changed):
                 by = None  # changed on the server by hand, not through lpcfe
             raise Conflict(changed, by)
-        checked = _load(paths, texts)
+        checked = _load(paths, texts, allow_overlaps)
         if not checked.ok:
             return checked, None
         version, checked.diff = record(
@@ -367,6 +377,7 @@ def apply(
             texts={**now, **texts},
             restored_from=restored_from,
             write={role: text for role, text in texts.items() if text != now.get(role)},
+            allow_overlaps=allow_overlaps,
         )
         return checked, version
 
@@ -379,6 +390,7 @@ def record_command_import(
     rooms: str | None,
     progress: bool,
     shifted: bool = False,
+    allow_overlaps: bool = False,
 ) -> tuple[SourceVersion, ScheduleDiff]:
     """`import_schedule`'s apply: the same transaction, history and notices as the console's."""
     paths = source_paths(location, tracks, rooms)
@@ -391,6 +403,7 @@ def record_command_import(
             texts=texts_of(paths),
             progress=progress,
             shifted=shifted,
+            allow_overlaps=allow_overlaps,
         )
 
 

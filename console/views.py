@@ -64,6 +64,11 @@ def _texts(request: HttpRequest, prefix: str = "text_") -> dict[str, str]:
     }
 
 
+def _allow_overlaps(request: HttpRequest) -> bool:
+    """The editor's "Allow overlapping sessions" box (carried on to Apply by the preview)."""
+    return request.POST.get("allow_overlaps") == "1"
+
+
 # --- the sources page ---------------------------------------------------------------------
 
 
@@ -118,11 +123,14 @@ def _editable(role: str) -> sources.Source:
 @require_safe
 def edit(request: HttpRequest, role: str) -> HttpResponse:
     source = _editable(role)
-    return _render(
-        request,
-        "console/edit.html",
-        {"source": source, "text": source.text, "original": source.text, "problems": []},
-    )
+    context = {
+        "source": source,
+        "text": source.text,
+        "original": source.text,
+        "problems": [],
+        "allow_overlaps": settings.SCHEDULE_ALLOW_OVERLAPS,
+    }
+    return _render(request, "console/edit.html", context)
 
 
 @organiser_required
@@ -132,7 +140,7 @@ def check_api(request: HttpRequest) -> JsonResponse:
     texts = _texts(request)
     if not texts:
         return JsonResponse({"error": _("No text to check.")}, status=400)
-    return JsonResponse(sources.check(texts).as_json())
+    return JsonResponse(sources.check(texts, _allow_overlaps(request)).as_json())
 
 
 @dataclass
@@ -204,7 +212,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     """What applying the edited text would change (or, if it does not check, its problems)."""
     texts, originals = _texts(request), _texts(request, "original_")
     role = next(iter(texts), "")
-    checked = sources.preview(texts)
+    allow_overlaps = _allow_overlaps(request)
+    checked = sources.preview(texts, allow_overlaps)
     if not checked.ok:
         source = _editable(role)
         context = {
@@ -212,6 +221,7 @@ def preview(request: HttpRequest) -> HttpResponse:
             "text": texts[role],
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
+            "allow_overlaps": allow_overlaps,
         }
         return _render(request, "console/edit.html", context, status=422)
     context = {
@@ -220,6 +230,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "originals": originals,
         "warnings": _problems_for_page(checked),
         "restoring": None,
+        "allow_overlaps": allow_overlaps,
     }
     return _render(request, "console/preview.html", context)
 
@@ -233,8 +244,11 @@ def apply(request: HttpRequest) -> HttpResponse:
         restoring = get_object_or_404(SourceVersion, pk=request.POST["restored_from"])
     if not texts:
         return redirect("console:sources")
+    allow_overlaps = _allow_overlaps(request)
     try:
-        checked, version = sources.apply(texts, originals, author=_author(request), restored_from=restoring)
+        checked, version = sources.apply(
+            texts, originals, author=_author(request), restored_from=restoring, allow_overlaps=allow_overlaps
+        )
     except sources.Conflict as conflict:
         return _render(request, "console/conflict.html", _conflict_context(conflict, texts), status=409)
     except sources.NotEditable as e:
@@ -247,6 +261,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             "text": texts[role],
             "original": originals.get(role, ""),
             "problems": _problems_for_page(checked),
+            "allow_overlaps": allow_overlaps,
         }
         return _render(request, "console/edit.html", context, status=422)
     messages.success(request, _("Applied: %(summary)s.") % {"summary": version.summary})
@@ -313,7 +328,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
     texts = {role: text for role, text in the_version.texts.items() if role in current}
     if not texts:
         raise Http404(_("This version has no local source files to re-apply."))
-    checked = sources.preview(texts)
+    checked = sources.preview(texts, the_version.allow_overlaps)
     originals = {role: current[role].text for role in texts}
     if not checked.ok:
         context = {"version": the_version, "problems": _problems_for_page(checked)}
@@ -324,6 +339,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
         "originals": originals,
         "warnings": _problems_for_page(checked),
         "restoring": the_version,
+        "allow_overlaps": the_version.allow_overlaps,
     }
     return _render(request, "console/preview.html", context)
 

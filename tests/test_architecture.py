@@ -1,8 +1,11 @@
-"""The layers point one way: chat_embed uses sessions, sessions never imports chat_embed, and no
-module of the sessions app imports another that imports it back."""
+"""The layers point one way, down: sessions (schedule, login, join) < chat_embed (Matrix) < console
+(organisers' tools). A lower app never imports a higher one, and no module of the sessions app
+imports another that imports it back."""
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +31,28 @@ def _sessions_files() -> list[Path]:
     return [p for p in (ROOT / "sessions").rglob("*.py") if "migrations" not in p.parts]
 
 
-def test_sessions_never_imports_the_chat_app():
-    offenders = [
+LAYERS = ("sessions", "chat_embed", "console")  # lowest first
+
+
+def _upward_imports(app: str) -> list[str]:
+    above = LAYERS[LAYERS.index(app) + 1 :]
+    return [
         f"{path.relative_to(ROOT)} imports {name}"
-        for path in _sessions_files()
+        for path in sorted((ROOT / app).rglob("*.py"))
         for name in sorted(_imports(path))
-        if name == "chat_embed" or name.startswith("chat_embed.")
+        if name.split(".")[0] in above
     ]
-    assert offenders == []
+
+
+@pytest.mark.parametrize("app", LAYERS[:-1])
+def test_no_app_imports_one_above_it(app):
+    assert _upward_imports(app) == []
+
+
+def test_the_layer_scan_sees_the_imports_it_forbids():
+    # The console imports both apps below it: the scan would see an upward import the same way.
+    found = {name.split(".")[0] for path in (ROOT / "console").rglob("*.py") for name in _imports(path)}
+    assert {"sessions", "chat_embed"} <= found
 
 
 def test_no_import_cycle_inside_the_sessions_app():
@@ -66,3 +83,19 @@ def test_the_chat_app_provides_the_chat_address_to_sessions(db, settings):
     from sessions import chat_link
 
     assert chat_link._provider is bbb_chat_url  # registered by ChatEmbedConfig.ready
+
+
+def test_each_of_our_commands_has_one_home():
+    """Django takes a command name from the first app in INSTALLED_APPS that has it, silently: a copy
+    left behind in a lower app (import_schedule moved from sessions to the console) would win."""
+    from django.apps import apps
+    from django.core.management import find_commands, get_commands
+
+    homes: dict[str, list[str]] = {}
+    for config in apps.get_app_configs():
+        if Path(config.path).is_relative_to(ROOT):
+            for name in find_commands(str(Path(config.path) / "management")):
+                homes.setdefault(name, []).append(config.name)
+    assert {name: found for name, found in homes.items() if len(found) > 1} == {}
+    assert get_commands()["import_schedule"] == "console"
+    assert get_commands()["import_attendees"] == "sessions"

@@ -209,6 +209,99 @@ def test_rollback_reapplies_an_earlier_version_with_a_second_notice(world):
     assert "moves from" in latest.notices.get().text
 
 
+OVERLAP = ("14:00-14:45 | Kernel room", "12:30-13:15 | Kernel room")  # into Morning hacking, 11:00-12:55
+
+
+def apply_form(html: str) -> dict[str, str]:
+    """What the preview page's Apply button sends (its hidden texts and fields)."""
+    form = re.search(r'<form method="post" action="/console/apply/".*?</form>', html, re.S).group(0)
+    hidden = r'<textarea name="(\w+)" hidden aria-hidden="true">\n(.*?)</textarea>'
+    fields = {name: unescape(value) for name, value in re.findall(hidden, form, re.S)}
+    fields.update(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+    fields.pop("csrfmiddlewaretoken", None)
+    return fields
+
+
+def test_overlaps_are_refused_unless_allowed_then_listed_as_warnings_and_kept_for_rollback(world, settings):
+    settings.SCHEDULE_ALLOW_OVERLAPS = False
+    client = organiser()
+    editor = client.get(reverse("console:edit", args=["schedule"])).content.decode()
+    box = re.search(r'<input type="checkbox" id="allow-overlaps"[^>]*>', editor).group(0)
+    assert 'name="allow_overlaps"' in box and "checked" not in box
+    original = world.text("schedule")
+    clash = original.replace(*OVERLAP)
+    texts = {"text_schedule": clash, "original_schedule": original}
+    day = f"{world.today:%a %d %b}"
+    overlap = f"'Linker relaxation' ({day} 12:30-13:15) overlaps 'Morning hacking' ({day} 11:00-12:55"
+
+    # Refused by default: the overlap is an error at its line, and nothing changes.
+    refused = client.post(reverse("console:preview"), texts)
+    assert refused.status_code == 422
+    html = unescape(refused.content.decode())
+    assert overlap in html and "--allow-overlaps" in html
+    assert "Overlapping sessions are allowed" not in html
+    assert client.post(reverse("console:check"), {"text_schedule": clash}).json()["ok"] is False
+
+    # Allowed: the check and the preview pass, the overlap listed under Warnings, the choice carried to Apply.
+    assert client.post(reverse("console:check"), {"text_schedule": clash, "allow_overlaps": "1"}).json()["ok"]
+    page = client.post(reverse("console:preview"), {**texts, "allow_overlaps": "1"})
+    assert page.status_code == 200
+    html = unescape(page.content.decode())
+    warnings = html.split("<h2>Warnings</h2>")[1].split("</ol>")[0]
+    assert overlap in warnings
+    assert "both are imported and shown side by side" in warnings
+    form = apply_form(html)
+    assert form == {**texts, "allow_overlaps": "1"}
+    assert world.text("schedule") == original and SourceVersion.objects.count() == 1  # a preview changes nothing
+
+    response = client.post(reverse("console:apply"), form)
+    assert response.status_code == 302
+    overlapping = SourceVersion.objects.first()
+    assert overlapping.allow_overlaps and overlapping.via == SourceVersion.Via.CONSOLE
+    linker, hack = Talk.objects.get(external_id="linker"), Talk.objects.get(external_id="morning-hack")
+    assert linker.room == hack.room and linker.start < hack.end
+    assert world.text("schedule") == clash
+    detail = client.get(response["Location"]).content.decode()
+    assert re.search(r'data-testid="allow-overlaps">allowed', detail)
+
+    # Without the box, Apply refuses the same text (the server decides, not the page).
+    later = clash.replace(*MOVE)
+    assert post_apply(client, "schedule", later, clash).status_code == 422
+    assert post_apply(client, "schedule", later, clash, allow_overlaps="1").status_code == 302
+
+    # Re-applying the overlapping version previews and applies with its choice.
+    restore = client.get(reverse("console:restore", args=[overlapping.pk]))
+    assert restore.status_code == 200
+    html = unescape(restore.content.decode())
+    assert "Overlapping sessions are allowed" in html and "overlaps 'Morning hacking'" in html
+    form = apply_form(html)
+    assert form["allow_overlaps"] == "1" and form["restored_from"] == str(overlapping.pk)
+    assert client.post(reverse("console:apply"), form).status_code == 302
+    rolled_back = SourceVersion.objects.first()
+    assert (rolled_back.via, rolled_back.restored_from, rolled_back.allow_overlaps) == (
+        SourceVersion.Via.ROLLBACK,
+        overlapping,
+        True,
+    )
+    assert world.text("schedule") == clash
+    # The first version had no overlaps and was imported without allowing them: so is its re-application.
+    first = SourceVersion.objects.last()
+    assert "allow_overlaps" not in apply_form(client.get(reverse("console:restore", args=[first.pk])).content.decode())
+
+
+def test_overlaps_box_starts_from_the_setting_and_the_command_records_its_choice(world, settings):
+    settings.SCHEDULE_ALLOW_OVERLAPS = True
+    editor = organiser().get(reverse("console:edit", args=["schedule"])).content.decode()
+    assert re.search(r'<input type="checkbox" id="allow-overlaps"[^>]* checked>', editor)
+    world.schedule.write_text(world.text("schedule").replace(*OVERLAP))
+    world.import_()  # SCHEDULE_ALLOW_OVERLAPS on: imported with the overlap as a warning
+    assert SourceVersion.objects.first().allow_overlaps is True
+    settings.SCHEDULE_ALLOW_OVERLAPS = False
+    with pytest.raises(CommandError):
+        world.import_()
+    assert SourceVersion.objects.count() == 2
+
+
 def test_second_organiser_apply_is_refused_with_the_other_change_shown(world):
     alice, bob = organiser("alice@example.org"), organiser("bob@example.org")
     original = world.text("schedule")

@@ -202,3 +202,28 @@ def test_two_organisers_edit_the_same_source_and_the_second_is_refused(world, ne
     assert not Talk.objects.filter(title="Memory tiering in practice").exists()
     assert "Memory tiering in practice" not in world.text("schedule")
     assert SourceVersion.objects.count() == 2
+
+
+def test_organiser_allows_overlapping_sessions_with_the_keyboard(tmp_path, settings, new_page, live_server):
+    """Two sessions at once in one room: an error as typed; ticking the box (Space) checks again and
+    turns it into a warning, and the preview lists it."""
+    sources = Sources(tmp_path)
+    settings.SCHEDULE_SOURCE = str(sources.schedule)
+    settings.SCHEDULE_ALLOW_OVERLAPS = False
+    sources.import_()
+    page = open_as(new_page, live_server, factories.person("org@example.org", role="organiser"))
+    clash = sources.text("schedule").replace("14:00-14:45 | Kernel room", "12:30-13:15 | Kernel room")
+    edit(page, live_server, "schedule", clash)
+    page.locator("#problems li.error", has_text="overlaps 'Morning hacking'").wait_for()
+    assert page.locator("#gutter span.bad").count() == 1
+    box = page.get_by_label("Allow overlapping sessions")
+    box.focus()
+    page.keyboard.press("Space")
+    assert box.is_checked()
+    page.locator("#check-state.ok").wait_for()
+    assert "overlaps 'Morning hacking'" in page.locator("#problems li.warning").inner_text()
+    assert page.locator("#gutter span.bad").count() == 0
+    page.get_by_role("button", name="Preview changes").click()
+    assert "Overlapping sessions are allowed" in page.locator('[data-testid="allow-overlaps"]').inner_text()
+    assert "overlaps 'Morning hacking'" in page.locator("#problems li.warning").inner_text()
+    assert SourceVersion.objects.count() == 1 and sources.text("schedule") != clash

@@ -232,7 +232,7 @@ def test_url_errors_keep_the_schedule(server, settings):
 def test_periodic_mode_follows_the_source_and_survives_bad_versions(server, settings, monkeypatch):
     settings.SCHEDULE_SOURCE = f"{server.url}/schedule.json"
     sleeps = []
-    monkeypatch.setattr("sessions.management.commands.import_schedule.time.sleep", sleeps.append)
+    monkeypatch.setattr("console.management.commands.import_schedule.time.sleep", sleeps.append)
     server.responses += [
         (200, frab("Version one"), {"ETag": '"v1"'}),
         (200, frab("Version one"), {"ETag": '"v1"'}),  # answered 304: the client sent If-None-Match
@@ -253,7 +253,7 @@ def test_periodic_mode_follows_the_source_and_survives_bad_versions(server, sett
 
 @pytest.mark.django_db
 def test_periodic_mode_exits_non_zero_when_the_last_run_failed(server, monkeypatch):
-    monkeypatch.setattr("sessions.management.commands.import_schedule.time.sleep", lambda s: None)
+    monkeypatch.setattr("console.management.commands.import_schedule.time.sleep", lambda s: None)
     server.responses += [(200, frab("Good"), {}), (200, b"<schedule><day>", {})]
     code, _out, err = run_import(f"{server.url}/s.xml", periodic=5, max_runs=2)
     assert code == 1

@@ -228,7 +228,8 @@ def _check_overlaps(sessions: list[ParsedSession], problems: Problems, tz: tzinf
                         if allowed
                         else _(
                             "%(title)r (%(start)s-%(end)s) overlaps %(other)r (%(ostart)s-%(oend)s, %(where)s) "
-                            "in room %(room)r (give --allow-overlaps to import overlapping sessions anyway)"
+                            "in room %(room)r (to import overlapping sessions anyway, give --allow-overlaps or tick "
+                            '"Allow overlapping sessions" in the console)'
                         )
                     )
                     % {

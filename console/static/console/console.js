@@ -8,6 +8,7 @@
   const gutter = document.getElementById("gutter");
   const state = document.getElementById("check-state");
   const list = document.getElementById("problems");
+  const overlaps = document.getElementById("allow-overlaps");
   const role = form.dataset.role;
   let bad = new Set();
   let timer = null;
@@ -69,6 +70,7 @@
     running = new AbortController();
     const body = new FormData();
     body.append("text_" + role, text.value);
+    if (overlaps.checked) body.append("allow_overlaps", "1");
     try {
       const response = await fetch(form.dataset.checkUrl, {
         method: "POST",
@@ -94,6 +96,7 @@
   });
   text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
   document.getElementById("check-button").addEventListener("click", check);
+  overlaps.addEventListener("change", check);
   list.querySelectorAll("li[data-line]").forEach((li) => {
     li.tabIndex = 0;
     li.addEventListener("click", () => goToLine(Number(li.dataset.line)));

@@ -1,4 +1,8 @@
-"""manage.py import_schedule: load the conference schedule from its source, all or nothing."""
+"""manage.py import_schedule: load the conference schedule from its source, all or nothing.
+
+It lives in the console because every import is recorded in the console's history (the same
+transaction, versions and change notices as an apply in the console); the importer itself is
+sessions.importers."""
 
 import argparse
 import logging
@@ -189,6 +193,7 @@ class Command(BaseCommand):
                 rooms=options["rooms"],
                 progress=verbosity > 0,
                 shifted=options["shift_to_today"],
+                allow_overlaps=allow_overlaps,
             )
             note_fetch(source, True, diff.summary())
         if verbosity:
