@@ -122,10 +122,13 @@ def join_room(page, world: World, room: Room) -> None:
     page.goto(world.url("room", room.slug))
     with page.expect_navigation():
         page.locator(".join-form button").click()
-    page.wait_for_selector("iframe.bbb-frame")
     meeting = page.frame_locator("iframe.bbb-frame")
-    meeting.locator("[data-testid=you]").wait_for()
-    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for()
+    try:
+        meeting.locator("[data-testid=you]").wait_for(timeout=30_000)
+    except Exception as exc:
+        frames = [(frame.url, frame.locator("body").inner_text()[:200]) for frame in page.frames]
+        raise AssertionError(f"The meeting did not show in {page.url}: {frames}") from exc
+    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for(timeout=30_000)
 
 
 def _post_form(page, action: str, with_token: bool = True) -> None:
@@ -197,4 +200,7 @@ def tour(page, world: World, persona: str, check) -> list[str]:
     visit("not found", world.live_server.url + "/no-such-page/")
     if persona == "organiser":
         visit("admin", world.url("admin:index"))
+        visit("admin sessions", world.url("admin:lpc_sessions_talk_changelist"))
+        visit("admin session", world.url("admin:lpc_sessions_talk_change", world.talk.pk))
+        visit("admin person", world.url("admin:auth_user_change", world.people["attendee"].pk))
     return seen

@@ -93,7 +93,7 @@ def test_every_page_has_a_strict_policy_and_no_page_breaks_it(
             assert policies["login"]["form-action"] == "'self'"
             assert "style-src-attr" not in policies["login"]
         context.close()
-    assert pages_seen == 4 + 4 * 18 + 1  # anonymous 4, each persona 18, the admin for organisers
+    assert pages_seen == 4 + 4 * 18 + 4  # anonymous 4, each persona 18, the admin for organisers
 
 
 def test_the_policy_refuses_what_it_should_in_the_browser(browser, live_server, new_page):
