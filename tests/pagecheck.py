@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -64,6 +65,8 @@ class World:
 
 def build_world(live_server, synapse, registered: tuple[tuple[str, str], ...] = ()) -> World:
     """`registered`: (email, regcode) of people imported into the attendee table, who log in with the form."""
+    # The cache outlives each test's database: meetings created and guest mode set by an earlier test.
+    cache.clear()
     tag = uuid.uuid4().hex[:8]
     domain = f"{tag}.example.org"
     conference = factories.conference(name="Plumbers <Conf>", timezone="Europe/Dublin")
@@ -120,6 +123,9 @@ def logged_in_context(browser, world: World, persona: str, **options):
 def join_room(page, world: World, room: Room) -> None:
     """From the room page, Join, and wait until BBB (the simulator) shows in its frame and the chat is live."""
     page.goto(world.url("room", room.slug))
+    # The chat's first token request may write the session (a guest's chat account); a Join sent
+    # while it runs can lose its pending join to that write, as with any two concurrent requests.
+    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for(timeout=30_000)
     with page.expect_navigation():
         page.locator(".join-form button").click()
     meeting = page.frame_locator("iframe.bbb-frame")

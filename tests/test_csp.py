@@ -68,8 +68,9 @@ class Visit:
 
 
 def test_every_page_has_a_strict_policy_and_no_page_breaks_it(
-    browser, live_server, synapse, matrix_settings, bbb_double
+    browser, live_server, synapse, matrix_settings, bbb_double, settings
 ):
+    settings.BBB_TIMEOUT = 30  # the simulator answers from this test's own busy live server
     world = build_world(live_server, synapse)
     pages_seen = 0
     for persona in ("anonymous", *PERSONAS):
