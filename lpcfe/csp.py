@@ -5,7 +5,7 @@ and no <style> element, except one carrying the response's nonce), nothing loade
 no framing, forms posted only here or to BBB. A few pages need more, and get exactly that:
 
 - the room page frames BBB: frame-src names the configured BBB servers (BBB_URL, the servers
-  file, BBB_FRAME_ORIGINS; the simulator is this site);
+  file, BBB_FRAME_ORIGINS; the simulator runs at SITE_URL);
 - the chat page talks to the homeserver (connect-src) and is framed by the room page and by BBB
   (frame-ancestors), so it has no X-Frame-Options;
 - schedule pages place and colour each session with style attributes (grid row, track colour):
@@ -41,23 +41,19 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _own_origins() -> set[str]:
-    return {origin(settings.SITE_URL)}
-
-
 def _unique(sources: list[str]) -> list[str]:
-    """Sources in order, each once, without this site's own origin (that is 'self')."""
-    own = _own_origins()
+    """Sources in order, each once. SITE_URL's origin (the simulator's) stays named: the site may
+    also be reached under another name ('self'), e.g. the demo at localhost and 127.0.0.1."""
     seen: list[str] = []
     for source in sources:
-        if source and source not in seen and source not in own:
+        if source and source not in seen:
             seen.append(source)
     return seen
 
 
 def bbb_origins() -> list[str]:
     """The origins BBB pages come from: BBB_URL, every host of the servers file, BBB_FRAME_ORIGINS
-    (the BBB hosts behind a Scalelite). The simulator runs on this site."""
+    (the BBB hosts behind a Scalelite), or the simulator's (SITE_URL)."""
     urls = [settings.BBB_URL]
     try:
         urls += [server.origin for server in bbb.all_servers()]
@@ -67,8 +63,11 @@ def bbb_origins() -> list[str]:
 
 
 def chat_frame_ancestors(servers: list[str]) -> list[str]:
-    """Who may frame the chat page: our own pages, every BBB server, MATRIX_CHAT_FRAME_ANCESTORS."""
-    return ["'self'", *_unique([*servers, *(origin(url) for url in settings.MATRIX_CHAT_FRAME_ANCESTORS)])]
+    """Who may frame the chat page: our own pages, every BBB server, MATRIX_CHAT_FRAME_ANCESTORS
+    (not the simulator: its meeting page frames no chat)."""
+    own = origin(settings.SITE_URL)
+    extra = [*servers, *(origin(url) for url in settings.MATRIX_CHAT_FRAME_ANCESTORS)]
+    return ["'self'", *_unique([source for source in extra if source != own])]
 
 
 def _static_sources() -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -64,6 +65,8 @@ class World:
 
 def build_world(live_server, synapse, registered: tuple[tuple[str, str], ...] = ()) -> World:
     """`registered`: (email, regcode) of people imported into the attendee table, who log in with the form."""
+    # The cache outlives each test's database: meetings created and guest mode set by an earlier test.
+    cache.clear()
     tag = uuid.uuid4().hex[:8]
     domain = f"{tag}.example.org"
     conference = factories.conference(name="Plumbers <Conf>", timezone="Europe/Dublin")
@@ -120,12 +123,18 @@ def logged_in_context(browser, world: World, persona: str, **options):
 def join_room(page, world: World, room: Room) -> None:
     """From the room page, Join, and wait until BBB (the simulator) shows in its frame and the chat is live."""
     page.goto(world.url("room", room.slug))
+    # The chat's first token request may write the session (a guest's chat account); a Join sent
+    # while it runs can lose its pending join to that write, as with any two concurrent requests.
+    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for(timeout=30_000)
     with page.expect_navigation():
         page.locator(".join-form button").click()
-    page.wait_for_selector("iframe.bbb-frame")
     meeting = page.frame_locator("iframe.bbb-frame")
-    meeting.locator("[data-testid=you]").wait_for()
-    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for()
+    try:
+        meeting.locator("[data-testid=you]").wait_for(timeout=30_000)
+    except Exception as exc:
+        frames = [(frame.url, frame.locator("body").inner_text()[:200]) for frame in page.frames]
+        raise AssertionError(f"The meeting did not show in {page.url}: {frames}") from exc
+    page.frame_locator("iframe.chat-frame").locator('#chat[data-state="live"]').wait_for(timeout=30_000)
 
 
 def _post_form(page, action: str, with_token: bool = True) -> None:
@@ -197,4 +206,7 @@ def tour(page, world: World, persona: str, check) -> list[str]:
     visit("not found", world.live_server.url + "/no-such-page/")
     if persona == "organiser":
         visit("admin", world.url("admin:index"))
+        visit("admin sessions", world.url("admin:lpc_sessions_talk_changelist"))
+        visit("admin session", world.url("admin:lpc_sessions_talk_change", world.talk.pk))
+        visit("admin person", world.url("admin:auth_user_change", world.people["attendee"].pk))
     return seen
