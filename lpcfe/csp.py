@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 HEADER = "Content-Security-Policy"
 
 # Views (by URL name) whose templates draw schedule data with style attributes.
-STYLE_ATTRIBUTE_VIEWS = {"now", "schedule", "schedule_day", "track", "talk", "personal"}
+STYLE_ATTRIBUTE_VIEWS = {"now", "schedule", "schedule_day", "track", "talk", "personal", "profile"}
 ROOM_VIEW = "room"
 CHAT_VIEW = "chat:room"
 
