@@ -267,6 +267,7 @@ def test_timezone_option_overrides_a_derived_zone():
         ("ical-lpc2026-kernel-summit-track.ics", "iCalendar"),
     ],
 )
+@pytest.mark.django_db  # a failed import is noted for the organisers' console
 def test_sources_that_are_not_schedules_are_named(name, message):
     code, _out, err = run_import(str(SAMPLES / name))
     assert code == 1
