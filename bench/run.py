@@ -139,7 +139,7 @@ async def drive(
     want = set(options.scenarios)
     http = new_session(limit=max(options.concurrency, options.chat_clients) + 200)
     try:
-        browsers = [Browser(http, front.url) for _ in attendees]
+        browsers = [Browser(http, front.public_url) for _ in attendees]
         if not urls.login:
             scenarios.extend(_skip(n, n, "the front end has no 'login' URL yet") for n in options.scenarios)
             return
@@ -274,7 +274,7 @@ async def drive(
                 len(track_rooms),
                 options.baseline_deadline,
             )
-            seed_browsers = [Browser(http, front.url) for _ in range(options.baseline_clients)]
+            seed_browsers = [Browser(http, front.public_url) for _ in range(options.baseline_clients)]
             before = meter.snapshot()
             profiler.start("baseline")
             seed = await baseline(

@@ -27,7 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from chat_embed.localsynapse import LocalSynapse
+from chat_embed.localsynapse import LocalSynapse, raised_rate_limits
+from lpcfe.deployment import conference_synapse_settings
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +297,7 @@ class FrontEnd:
         self.threads = threads
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.public_url = self.url  # where browsers reach it: nginx's site in the workers topology
         self.process: subprocess.Popen | None = None
         self.log_path = root / "gunicorn.log"
 
@@ -402,6 +404,128 @@ class FrontEnd:
             self.process.wait(10)
 
 
+# -- Redis and nginx (the workers topology) --------------------------------------------------------------
+REDIS_SERVER = "/usr/bin/redis-server"
+NGINX = "/usr/sbin/nginx"
+
+
+class Redis:
+    """A private redis-server on loopback: Synapse's replication bus and the front end's cache.
+    Nothing is saved to disk, as a cache and a pub/sub bus need not be."""
+
+    def __init__(self, root: Path, port: int = 0) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if not Path(REDIS_SERVER).exists():
+            raise StackError("redis-server is not installed: run bin/setup --dev (Debian package redis-server).")
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = (self.root / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)]
+            + ["--save", "", "--appendonly", "no", "--daemonize", "no"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        _wait_for_port(self.port, 15, "redis-server")
+        logger.info("redis-server on 127.0.0.1:%d", self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            _stop_pid(self.process.pid)
+            self.process.wait(5)
+
+    def restart(self) -> None:
+        """Stop and start again on the same port, empty (what a restart without persistence does)."""
+        self.stop()
+        self.start()
+
+
+class Nginx:
+    """A private nginx on loopback serving the deployment's generated site."""
+
+    def __init__(self, root: Path, topology, site: Path) -> None:
+        self.root = root
+        self.topology = topology
+        self.site = site
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def access_log(self) -> Path:
+        return self.root / "nginx-access.log"
+
+    def start(self) -> None:
+        from lpcfe.deployment import nginx_main
+
+        if not Path(NGINX).exists():
+            raise StackError("nginx is not installed: run bin/setup --dev (Debian package nginx).")
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf = self.root / "nginx.conf"
+        conf.write_text(nginx_main(self.topology, self.site, self.root))
+        checked = subprocess.run([NGINX, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+        if checked.returncode != 0:
+            raise StackError(f"nginx refused {conf}: {checked.stderr.strip()}")
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "nginx-console.log").open("ab"),
+            start_new_session=True,
+        )
+        for port in {self.topology.site_listen, self.topology.matrix_listen}:
+            _wait_for_port(port, 15, "nginx")
+        logger.info("nginx: site %s, Matrix %s", self.topology.site_url, self.topology.matrix_url)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # SIGQUIT: nginx's graceful stop of the master and its workers.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGQUIT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+def loopback_topology(root: Path, *, server_name: str, workers: int, frontends: int, redis_port: int, database):
+    """The deployment's Topology on free loopback ports with every folder under `root`."""
+    from lpcfe.deployment import Topology
+
+    return Topology(
+        site_host="127.0.0.1",
+        matrix_host="127.0.0.1",
+        server_name=server_name,
+        workers=workers,
+        cores=1,
+        app_dir=REPO,
+        python=Path(sys.executable),
+        config_dir=root / "deploy" / "lpcfe",
+        synapse_config_dir=root / "deploy" / "synapse",
+        synapse_data_dir=root / "synapse-data",
+        log_dir=root / "synapse-logs",
+        pid_dir=root / "deploy" / "synapse",
+        tls=False,
+        site_listen=free_port(),
+        matrix_listen=free_port(),
+        gunicorn_binds=[f"127.0.0.1:{free_port()}" for _ in range(frontends)],
+        synapse_main_port=free_port(),
+        synapse_replication_port=free_port(),
+        worker_ports=[free_port() for _ in range(workers)],
+        worker_replication_ports=[free_port() for _ in range(workers)],
+        persister_port=free_port(),
+        persister_replication_port=free_port(),
+        redis_port=redis_port,
+        synapse_database=database,
+    )
+
+
 def _last_lines(text: str, count: int) -> str:
     return "\n".join(text.splitlines()[-count:])
 
@@ -420,8 +544,16 @@ class Stack:
         keep: bool,
         profile_frontend: bool = False,
         bbb_separate: bool = True,
+        synapse_workers: int = 0,
+        frontends: int = 1,
     ) -> None:
         self.root = root
+        self.synapse_workers = synapse_workers
+        self.frontends = frontends
+        self.redis: Redis | None = None
+        self.nginx: Nginx | None = None
+        self.topology = None
+        self.fronts: list[FrontEnd] = []
         self.profile_frontend = profile_frontend
         self.bbb_separate = bbb_separate
         self.bbb: FrontEnd | None = None
@@ -449,38 +581,33 @@ class Stack:
         cleanup.callback(self.slapd.stop)
         self.slapd.start()
 
-        self.synapse = LocalSynapse(
-            self.root / "synapse",
-            server_name="bench.lpcfe.test",
-            raise_rate_limits=True,
-            bcrypt_rounds=self.bcrypt_rounds,
-            # As docs/matrix.md recommends for a conference homeserver: no push rule evaluation (each
-            # message would otherwise be evaluated and counted for every member of the room), no user
-            # directory (each join into an invite-only room records who shares it with whom; "enabled"
-            # only turns off the search, the updater stops when no process is named to run it) and,
-            # with no federation, no federation sender (it still works through every new event).
-            extra_config={
-                "push": {"enabled": False},
-                "user_directory": {"enabled": False},
-                "update_user_directory_from_worker": "nobody",
-                "federation_sender_instances": [],
-            },
-            database_args={
-                "user": self.postgres.role,
-                "password": self.postgres.password,
-                "database": synapse_db,
-                "host": "127.0.0.1",
-                "port": self.postgres.port,
-            },
-        )
-        cleanup.callback(self.synapse.stop)
-        logger.info("Starting Synapse on PostgreSQL (bcrypt_rounds %d)…", self.bcrypt_rounds)
-        self.synapse.start(timeout=180)
+        database = {
+            "user": self.postgres.role,
+            "password": self.postgres.password,
+            "database": synapse_db,
+            "host": "127.0.0.1",
+            "port": self.postgres.port,
+        }
+        if self.synapse_workers or self.frontends > 1:
+            self._start_topology(cleanup, database)
+        else:
+            self.synapse = LocalSynapse(
+                self.root / "synapse",
+                server_name="bench.lpcfe.test",
+                raise_rate_limits=True,
+                bcrypt_rounds=self.bcrypt_rounds,
+                # What docs/matrix.md recommends for a conference homeserver, as production has it.
+                extra_config=conference_synapse_settings(),
+                database_args=database,
+            )
+            cleanup.callback(self.synapse.stop)
+            logger.info("Starting Synapse on PostgreSQL (bcrypt_rounds %d)…", self.bcrypt_rounds)
+            self.synapse.start(timeout=180)
         import synapse
 
         self.versions["synapse"] = synapse.__version__
 
-        port = free_port()
+        port = free_port() if self.topology is None else int(self.topology.gunicorn_binds[0].rsplit(":", 1)[1])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("LDAP_", "MATRIX_", "BBB_", "DJANGO_"))},
             "DJANGO_SETTINGS_MODULE": "lpcfe.settings",
@@ -518,6 +645,15 @@ class Stack:
             (self.root / "profile").mkdir()
             env["BENCH_PROFILE_DIR"] = str(self.root / "profile")
             app = "bench.profiled_wsgi:application"
+        if self.topology is not None:
+            # Behind nginx: pages at the site URL, browsers reach Synapse through nginx's routes,
+            # the front end itself calls the main process directly (its admin API is not public).
+            env.update(
+                SITE_URL=self.topology.site_url,
+                CACHE_URL=f"redis://127.0.0.1:{self.redis.port}/1",
+                CLIENT_IP_HEADER="HTTP_X_REAL_IP",
+                MATRIX_PUBLIC_URL=self.topology.matrix_url,
+            )
         self.front = FrontEnd(self.root, env, self.workers, self.threads, port, app)
         self.front.manage("migrate", "--noinput", quiet=True)
         self.front.manage("createcachetable", quiet=True)
@@ -525,8 +661,45 @@ class Stack:
         if self.bbb is not None:
             cleanup.callback(self.bbb.stop)
             self.bbb.start()
-        cleanup.callback(self.front.stop)
-        self.front.start()
+        self.fronts = [self.front]
+        if self.topology is not None:
+            for i, bind in enumerate(self.topology.gunicorn_binds[1:], start=2):
+                port_i = int(bind.rsplit(":", 1)[1])
+                other = FrontEnd(self.root / f"front{i}", env, self.workers, self.threads, port_i, app)
+                other.root.mkdir()
+                self.fronts.append(other)
+        for front in self.fronts:
+            cleanup.callback(front.stop)
+            front.start()
+        if self.topology is not None:
+            self.nginx = Nginx(self.root / "nginx", self.topology, self.root / "deploy" / "nginx" / "lpcfe.conf")
+            cleanup.callback(self.nginx.stop)
+            self.nginx.start()
+            self.front.public_url = self.topology.site_url
+
+    def _start_topology(self, cleanup: contextlib.ExitStack, database: dict[str, Any]) -> None:
+        """Redis, then Synapse's main process and workers from the files lpcfe.deployment writes."""
+        from lpcfe.deployment import write
+
+        self.redis = Redis(self.root / "redis")
+        cleanup.callback(self.redis.stop)
+        self.redis.start()
+        self.topology = loopback_topology(
+            self.root,
+            server_name="bench.lpcfe.test",
+            workers=max(1, self.synapse_workers),
+            frontends=self.frontends,
+            redis_port=self.redis.port,
+            database=database,
+        )
+        self.topology.extra_synapse_config = {**raised_rate_limits(), "bcrypt_rounds": self.bcrypt_rounds}
+        write(self.topology, self.root / "deploy")
+        self.synapse = LocalSynapse(self.topology.synapse_config_dir, topology=self.topology)
+        cleanup.callback(self.synapse.stop)
+        logger.info(
+            "Starting Synapse on PostgreSQL: main process, event persister and %d workers…", self.topology.workers
+        )
+        self.synapse.start(timeout=180)
 
     def facts(self, room_name: str) -> dict[str, Any]:
         """Counts from the database; BBB creates from the double's side (where it is mounted)."""
