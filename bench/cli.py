@@ -45,6 +45,7 @@ class Options:
     concurrency: int
     workers: int
     threads: int
+    synapse_workers: int
     bcrypt_rounds: int
     scenarios: tuple[str, ...]
     out: Path
@@ -70,8 +71,9 @@ Scenarios (all by default; pick with --scenarios):
             track rooms, password login, unfiltered sync) for --baseline-clients starting at once, and
             as many other attendees opening our chat at once: the ratio of times until all are ready.
 
-Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn) and is stopped at the end, also on
-Ctrl-C. Results: a table on stdout and JSON in --out (default bench/results/latest.json).
+Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn; with --synapse-workers also nginx and
+Redis, the clients then going through nginx) and is stopped at the end, also on Ctrl-C.
+Results: a table on stdout and JSON in --out (default bench/results/latest.json).
 """
 
 
@@ -178,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     stack.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker, gthread (default 8)")
     stack.add_argument(
+        "--synapse-workers",
+        type=int,
+        default=0,
+        help="run the production topology (docs/deployment.md) with this many Synapse sync workers behind "
+        "nginx, an event persister and Redis; 0: one Synapse process, no nginx (default 0)",
+    )
+    stack.add_argument(
         "--bbb",
         choices=("separate", "inside"),
         default="separate",
@@ -243,10 +252,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
+    if args.synapse_workers < 0:
+        parser.error("--synapse-workers must be 0 (one Synapse process) or more")
     options = Options(
         **values,
         workers=args.workers,
         threads=args.threads,
+        synapse_workers=args.synapse_workers,
         bcrypt_rounds=args.bcrypt_rounds,
         scenarios=scenarios,
         out=args.out,

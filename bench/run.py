@@ -63,6 +63,12 @@ class CpuMeter:
         synapse_pid = self.stack.synapse._running_pid() if self.stack.synapse else None
         if synapse_pid:
             out["synapse"] = _cpu_seconds(synapse_pid)
+        if self.stack.synapse is not None:
+            for name, pid in self.stack.synapse.worker_pids().items():
+                out[f"synapse {name}"] = _cpu_seconds(pid)
+        for part in (self.stack.nginx, self.stack.redis):
+            if part is not None and part.process is not None:
+                out[type(part).__name__.lower()] = _cpu_seconds(part.process.pid)
         out["postgresql (all clients)"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
         slapd_pid = self.stack.slapd.pid() if self.stack.slapd else None
         if slapd_pid:
@@ -398,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep=options.keep,
                 profile_frontend=options.profile == "frontend",
                 bbb_separate=options.bbb == "separate",
+                synapse_workers=options.synapse_workers,
             )
             profiler = Profiler(options.profile, options.profile_scenario, options.out.parent, stack)
             cleanup.callback(profiler.after_stop)  # runs once the front end has stopped (registered before it)
@@ -405,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
                 logger.info("Starting the stack in %s…", root)
                 stack.start(cleanup)
             results["versions"] = stack.versions
+            if stack.topology is not None:
+                results["topology"] = {
+                    "synapse_workers": stack.topology.workers,
+                    "event_persister": True,
+                    "site": stack.topology.site_url,
+                    "matrix": stack.topology.matrix_url,
+                }
             front = stack.front
             setup = results.setdefault("setup", {})
 
@@ -445,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     results.pop("step", None)
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["scenarios"] = [s.as_json() for s in scenarios]
-    results.setdefault("machine", machine_facts())
+    versions = results.get("versions", {})
+    results.setdefault("machine", machine_facts(versions.get("synapse", ""), versions.get("postgresql", "")))
     table = format_table(scenarios, results.get("ratio"), plan=results["plan"], failure=_failure(results))
     results["table"] = table
     write_json(options.out, results)

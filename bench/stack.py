@@ -158,18 +158,20 @@ class Postgres:
 
 
 # -- slapd ---------------------------------------------------------------------------------------------
+# One launcher for the test suite (tests/fixtures/slapd.py) and the benchmark.
 SLAPD_CONFIG = """\
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {root}/slapd.pid
 olcLogLevel: none
-
+{tls}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
+olcModuleLoad: pw-sha2
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -178,12 +180,18 @@ cn: schema
 include: file:///etc/ldap/schema/core.ldif
 include: file:///etc/ldap/schema/cosine.ldif
 include: file:///etc/ldap/schema/inetorgperson.ldif
+include: file:///etc/ldap/schema/nis.ldif
 
 dn: olcDatabase={{-1}}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {{-1}}frontend
 olcPasswordHash: {{SSHA}}
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcAccess: {{0}}to * by * none
 
 dn: olcDatabase={{1}}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -194,27 +202,60 @@ olcSuffix: {suffix}
 olcRootDN: {admin_dn}
 olcRootPW: {admin_hash}
 olcDbMaxSize: 1073741824
+olcDbNoSync: {nosync}
 olcDbIndex: objectClass eq
 olcDbIndex: mail eq
+olcDbIndex: cn eq
+olcDbIndex: member eq
 olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
-olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by self read by * none
+olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by dn.exact="{limited_reader_dn}" read by self read by * none
 # The service account lists every attendee for provisioning, in pages (docs/ldap.md).
 olcLimits: {{0}}dn.exact="{reader_dn}" size.prtotal=unlimited
+"""
+SLAPD_TLS = """\
+olcTLSCACertificateFile: {root}/ca.pem
+olcTLSCertificateFile: {root}/server.pem
+olcTLSCertificateKeyFile: {root}/server.key
 """
 
 
 class Slapd:
-    """A private OpenLDAP server: the directory the attendees are imported into and log in against."""
+    """A private OpenLDAP server on a free loopback port, from a cn=config built in `root`.
 
-    def __init__(self, root: Path) -> None:
+    Two read-only service accounts: `reader_dn` (no size limit, for provisioning's listing) and
+    `limited_reader_dn` (slapd's default 500-entry limit, as directories are until told otherwise).
+    tls=True makes a throwaway CA and server certificate (StartTLS tests); nosync=True skips the
+    per-write fsync (~4 ms a write on this kind of disk) for a throwaway directory; people=True adds
+    `ou=people` under the suffix (the bench imports its attendees there)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        suffix: str = LDAP_SUFFIX,
+        admin_password: str | None = None,
+        reader_password: str | None = None,
+        tls: bool = False,
+        nosync: bool = False,
+        people: bool = True,
+    ) -> None:
         self.root = root
+        self.suffix = suffix
         self.port = free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}/"
-        self.admin_dn = f"cn=admin,{LDAP_SUFFIX}"
-        self.admin_password = secrets.token_hex(12)
-        self.reader_dn = f"cn=reader,{LDAP_SUFFIX}"
-        self.reader_password = secrets.token_hex(12)
-        self.people = f"ou=people,{LDAP_SUFFIX}"
+        self.admin_dn = f"cn=admin,{suffix}"
+        self.admin_password = admin_password or secrets.token_hex(12)
+        self.reader_dn = f"cn=lpcfe-reader,{suffix}"
+        self.limited_reader_dn = f"cn=lpcfe-limited-reader,{suffix}"
+        self.reader_password = reader_password or secrets.token_hex(12)
+        self.people = f"ou=people,{suffix}" if people else ""
+        self.tls = tls
+        self.nosync = nosync
+
+    @property
+    def ca_file(self) -> str:
+        """The CA that signed the server's certificate (for StartTLS with LDAP_CA_FILE)."""
+        return str(self.root / "ca.pem")
 
     @staticmethod
     def _hash(secret: str) -> str:
@@ -222,45 +263,72 @@ class Slapd:
             [SLAPPASSWD, "-s", secret], capture_output=True, text=True, check=True, timeout=20
         ).stdout.strip()
 
+    def _make_certificates(self) -> None:
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        quiet = {"check": True, "capture_output": True, "cwd": self.root, "timeout": 60}
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                        "-subj", "/CN=lpcfe test CA"], **quiet)  # fmt: skip
+        subprocess.run(["openssl", "req", *ec, "-keyout", "server.key", "-out", "server.csr",
+                        "-subj", "/CN=127.0.0.1"], **quiet)  # fmt: skip
+        (self.root / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"],
+                       **quiet)  # fmt: skip
+
     def start(self) -> None:
-        if not Path(SLAPD).exists():
+        if not (Path(SLAPD).exists() and Path(SLAPADD).exists()):
             raise StackError("slapd is not installed: run bin/setup --dev (Debian packages slapd, ldap-utils).")
         (self.root / "conf").mkdir(parents=True)
         (self.root / "db").mkdir()
+        if self.tls:
+            self._make_certificates()
         ldif = self.root / "config.ldif"
         ldif.write_text(
             SLAPD_CONFIG.format(
                 root=self.root,
-                suffix=LDAP_SUFFIX,
+                tls=SLAPD_TLS.format(root=self.root) if self.tls else "",
+                suffix=self.suffix,
                 admin_dn=self.admin_dn,
                 admin_hash=self._hash(self.admin_password),
                 reader_dn=self.reader_dn,
+                limited_reader_dn=self.limited_reader_dn,
+                nosync="TRUE" if self.nosync else "FALSE",
             )
         )
         subprocess.run([SLAPADD, "-n", "0", "-F", str(self.root / "conf"), "-l", str(ldif)], check=True, timeout=60)
         subprocess.run([SLAPD, "-h", self.uri, "-F", str(self.root / "conf")], check=True, timeout=60)
         _wait_for_port(self.port, 15, "slapd")
-        import ldap
-
-        conn = ldap.initialize(self.uri)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
-        conn.simple_bind_s(self.admin_dn, self.admin_password)
+        conn = self.connect()
         try:
+            top = self.suffix.split(",")[0].split("=", 1)[1]
             conn.add_s(
-                LDAP_SUFFIX, [("objectClass", [b"dcObject", b"organization"]), ("dc", [b"bench"]), ("o", [b"b"])]
+                self.suffix,
+                [("objectClass", [b"dcObject", b"organization"]), ("dc", [top.encode()]), ("o", [b"lpcfe"])],
             )
-            conn.add_s(
-                self.reader_dn,
-                [
-                    ("objectClass", [b"organizationalRole", b"simpleSecurityObject"]),
-                    ("cn", [b"reader"]),
-                    ("userPassword", [self._hash(self.reader_password).encode()]),
-                ],
-            )
-            conn.add_s(self.people, [("objectClass", [b"organizationalUnit"]), ("ou", [b"people"])])
+            for dn in (self.reader_dn, self.limited_reader_dn):
+                conn.add_s(
+                    dn,
+                    [
+                        ("objectClass", [b"organizationalRole", b"simpleSecurityObject"]),
+                        ("cn", [dn.split(",")[0][3:].encode()]),
+                        ("userPassword", [self._hash(self.reader_password).encode()]),
+                    ],
+                )
+            if self.people:
+                conn.add_s(self.people, [("objectClass", [b"organizationalUnit"]), ("ou", [b"people"])])
         finally:
             conn.unbind_s()
         logger.info("slapd listening on %s", self.uri)
+
+    def connect(self):
+        """A python-ldap connection bound as the root DN (for setting up entries)."""
+        import ldap
+
+        conn = ldap.initialize(self.uri, bytes_mode=False)
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
+        conn.set_option(ldap.OPT_TIMEOUT, 5)
+        conn.simple_bind_s(self.admin_dn, self.admin_password)
+        return conn
 
     def env(self) -> dict[str, str]:
         return {
@@ -279,10 +347,9 @@ class Slapd:
         return None
 
     def stop(self) -> None:
-        pid_file = self.root / "slapd.pid"
-        if pid_file.exists():
-            with contextlib.suppress(ValueError):
-                _stop_pid(int(pid_file.read_text().strip()))
+        pid = self.pid()
+        if pid is not None:
+            _stop_pid(pid)
 
 
 # -- the front end ------------------------------------------------------------------------------------

@@ -344,6 +344,9 @@ class LocalSynapse:
         self._start_worker(name)
         self._wait_worker(name, timeout)
 
+    def worker_pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self._workers.items() if p.poll() is None}
+
     def kill_worker(self, name: str) -> None:
         """SIGKILL one worker, as a crash would end it."""
         process = self._workers.pop(name)
