@@ -442,7 +442,10 @@ def main(argv: list[str] | None = None) -> int:
                     setup["synapse_settled_s"] = settle(stack)
             logger.info("Loaded %d attendees and %d tracks.", len(attendees), options.tracks)
 
-            asyncio.run(drive(options, stack, attendees, results, profiler, scenarios))
+            try:
+                asyncio.run(drive(options, stack, attendees, results, profiler, scenarios))
+            finally:
+                results["synapse_syncs"] = sync_report(stack)
             results.pop("step", None)
             results["machine"] = machine_facts(stack.versions.get("synapse", ""), stack.versions.get("postgresql", ""))
     except KeyboardInterrupt:
@@ -470,8 +473,25 @@ def main(argv: list[str] | None = None) -> int:
     print("machine:", format_machine(results["machine"]))
     if results.get("cpu_seconds"):
         print("CPU seconds by part:", results["cpu_seconds"])
+    if results.get("synapse_syncs"):
+        syncs = results["synapse_syncs"].items()
+        print(
+            "Syncs by Synapse process:",
+            ", ".join(f"{k} {v['syncs']} ({v['cpu_ms_per_sync']} ms CPU each)" for k, v in syncs),
+        )
     print(f"results: {options.out}")
     return status
+
+
+def sync_report(stack) -> dict[str, dict[str, float | int]]:
+    """Syncs answered by each Synapse process over the run and their CPU, from Synapse's own logs."""
+    from bench.profiling import sync_costs
+
+    synapse = stack.synapse
+    if synapse is None:
+        return {}
+    logs = {"main": synapse.log_path, **{name: synapse.worker_log(name) for name in synapse.worker_names}}
+    return {name: sync_costs(path.read_text(errors="replace")) for name, path in logs.items() if path.exists()}
 
 
 def _failure(results: dict[str, Any]) -> str | None:

@@ -168,7 +168,9 @@ class LocalSynapse:
 
     @property
     def log_path(self) -> Path:
-        """Synapse's own log, including one access line per HTTP request."""
+        """Synapse's own log (the main process's), including one access line per HTTP request."""
+        if self.topology is not None:
+            return self.topology.log_dir / "main.log"
         return self.folder / LOG_FILE
 
     @property

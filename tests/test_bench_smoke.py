@@ -12,7 +12,7 @@ import pytest
 
 from bench.chat import ClientShape, client_shape
 from bench.cli import logins_needed, parse_args, plan
-from bench.profiling import endpoint, summarise_synapse_log
+from bench.profiling import endpoint, summarise_synapse_log, sync_costs
 from bench.report import Scenario, format_table, percentile, write_json
 from bench.run import StepFailed, step
 from bench.scenarios import spread
@@ -161,3 +161,22 @@ def test_join_alone_brings_its_logins_and_runs(tmp_path):
     (join,) = data["scenarios"]
     assert (join["name"], join["completed"], join["errors"], join["extra"]["bbb_creates"]) == ("join", 10, 0, 1)
     assert "2. join storm" in result.stdout and "10 attendees log in first" in result.stdout
+
+
+def test_sync_costs_count_only_syncs_and_their_cpu():
+    def line(path: str, utime: str, stime: str) -> str:
+        return (
+            "2026-12-01 10:00:00,000 - synapse.access.http.8101 - 1 - INFO - GET-1 - 127.0.0.1 - 8101 - {@a:x} "
+            f"Processed request: 0.020sec/0.000sec ru=({utime}sec, {stime}sec) db=(0.001sec/0.004sec/2) 2048B 200 "
+            f'"GET {path} HTTP/1.1" "ua" [0 dbevts]'
+        )
+
+    text = "\n".join(
+        [
+            line("/_matrix/client/v3/sync?since=s1&timeout=30000", "0.010", "0.002"),
+            line("/_matrix/client/v3/sync?timeout=0", "0.004", "0.000"),
+            line("/_matrix/client/v3/rooms/!r:x/messages?dir=b", "0.050", "0.000"),
+        ]
+    )
+    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0}
+    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None}
