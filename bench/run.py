@@ -52,10 +52,10 @@ class CpuMeter:
 
     def snapshot(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        front = self.stack.front
-        if front and front.process:
-            out["front end (gunicorn)"] = _cpu_seconds(front.process.pid) + sum(
-                _cpu_seconds(p) for p in front.worker_pids()
+        fronts = [f for f in self.stack.fronts if f.process]
+        if fronts:
+            out["front end (gunicorn)"] = sum(
+                _cpu_seconds(f.process.pid) + sum(_cpu_seconds(p) for p in f.worker_pids()) for f in fronts
             )
         bbb = self.stack.bbb
         if bbb and bbb.process:

@@ -1,11 +1,16 @@
-"""The real stack on loopback, started for one benchmark run and stopped afterwards.
+"""The real stack on loopback, started for one benchmark run (or the test suite's topology tests)
+and stopped afterwards.
 
 - PostgreSQL: Debian's packaged cluster (started if it was down), a role and two databases
   made for this run (the front end's, and Synapse's with UTF8 / C collation) and dropped after.
-- slapd: a throwaway OpenLDAP instance from a cn=config built in the run folder.
+- slapd: a throwaway OpenLDAP instance from a cn=config built in the run folder (the test suite's
+  slapd fixture starts its directory with the same launcher).
 - Synapse: chat_embed.localsynapse on the PostgreSQL database, Synapse's default bcrypt rounds.
 - The front end: gunicorn (gthread workers) on a free port, production settings (DEBUG off),
-  the BBB double mounted because BBB_URL is empty.
+  the BBB double in a gunicorn process of its own.
+- With synapse_workers (or more than one front end): the production topology from the files
+  lpcfe.deployment writes, on free loopback ports: redis-server, Synapse's main process, an event
+  persister and N sync workers, the front ends sharing the Redis cache, nginx in front of it all.
 
 Everything registers its own clean-up on an ExitStack, so an error or Ctrl-C anywhere stops
 what was started, in reverse order, and nothing else.
