@@ -34,6 +34,15 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / ticks
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """A process and its running children (nginx's workers are not reaped until they exit)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        kids = [int(p) for p in children.read_text().split()]
+    return _cpu_seconds(pid) + sum(_cpu_seconds(k) for k in kids)
+
+
 def _pids_named(name: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -68,7 +77,7 @@ class CpuMeter:
                 out[f"synapse {name}"] = _cpu_seconds(pid)
         for part in (self.stack.nginx, self.stack.redis):
             if part is not None and part.process is not None:
-                out[type(part).__name__.lower()] = _cpu_seconds(part.process.pid)
+                out[type(part).__name__.lower()] = _tree_cpu_seconds(part.process.pid)
         out["postgresql (all clients)"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
         slapd_pid = self.stack.slapd.pid() if self.stack.slapd else None
         if slapd_pid:

@@ -27,7 +27,7 @@ from tests.fixtures.browser import CHROMIUM
 
 pytestmark = [pytest.mark.topology, pytest.mark.browser]
 
-ATTENDEES = 16
+ATTENDEES = 30  # the first ten log in and join; the rest are candidates for the two workers
 
 
 def _can_start() -> bool:
