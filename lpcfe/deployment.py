@@ -223,7 +223,6 @@ def _server(t: Topology, host: str, port: int, locations: list[Location], extra:
             f"    ssl_certificate_key {cert / 'privkey.pem'};",
             "    ssl_protocols TLSv1.2 TLSv1.3;",
             "    ssl_session_cache shared:lpcfe_tls:10m;",
-            '    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
         ]
     else:
         lines.append(f"    listen 127.0.0.1:{port};")
@@ -249,7 +248,9 @@ def nginx_site(t: Topology) -> str:
             "    location / { return 301 https://$host$request_uri; }\n}"
         )
     parts.append(_server(t, t.site_host, t.site_listen, site_locations(t), ["client_max_body_size 10m;"]))
-    parts.append(_server(t, t.matrix_host, t.matrix_listen, matrix_locations(t), ["client_max_body_size 50m;"]))
+    # The front end sends its own HSTS header (SECURE_HSTS_SECONDS); Synapse does not.
+    hsts = ['add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'] if t.tls else []
+    parts.append(_server(t, t.matrix_host, t.matrix_listen, matrix_locations(t), ["client_max_body_size 50m;", *hsts]))
     return "\n\n".join(parts) + "\n"
 
 
