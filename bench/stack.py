@@ -372,6 +372,9 @@ class FrontEnd:
         self.public_url = self.url  # where browsers reach it: nginx's site in the workers topology
         self.process: subprocess.Popen | None = None
         self.log_path = root / "gunicorn.log"
+        # The deployment's gunicorn.conf.py in the workers topology; the options below override it
+        # where the benchmark sets its own (bind, workers, threads).
+        self.config: Path | None = None
 
     def manage(self, *args: str, timeout: float = 1800, quiet: bool = False) -> str:
         """Run a management command with the stack's settings; its output, or StackError."""
@@ -410,6 +413,7 @@ class FrontEnd:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                *(["--config", str(self.config)] if self.config else []),
                 self.app,
                 "--bind",
                 f"127.0.0.1:{self.port}",
@@ -735,19 +739,25 @@ class Stack:
             self.bbb.start()
         self.fronts = [self.front]
         if self.topology is not None:
+            self.front.config = self.topology_file("lpcfe", "gunicorn.conf.py")
             for i, bind in enumerate(self.topology.gunicorn_binds[1:], start=2):
                 port_i = int(bind.rsplit(":", 1)[1])
                 other = FrontEnd(self.root / f"front{i}", env, self.workers, self.threads, port_i, app)
                 other.root.mkdir()
+                other.config = self.front.config
                 self.fronts.append(other)
         for front in self.fronts:
             cleanup.callback(front.stop)
             front.start()
         if self.topology is not None:
-            self.nginx = Nginx(self.root / "nginx", self.topology, self.root / "deploy" / "nginx" / "lpcfe.conf")
+            self.nginx = Nginx(self.root / "nginx", self.topology, self.topology_file("nginx", "lpcfe.conf"))
             cleanup.callback(self.nginx.stop)
             self.nginx.start()
             self.front.public_url = self.topology.site_url
+
+    def topology_file(self, *parts: str) -> Path:
+        """A file lpcfe.deployment wrote for this run."""
+        return self.root.joinpath("deploy", *parts)
 
     def _start_topology(self, cleanup: contextlib.ExitStack, database: dict[str, Any]) -> None:
         """Redis, then Synapse's main process and workers from the files lpcfe.deployment writes."""

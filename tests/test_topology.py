@@ -62,14 +62,16 @@ class Conference:
         return answer.json()["access_token"]
 
     def served_by(self, attendee, path: str = "/sync") -> dict[str, int]:
-        """How many of the attendee's requests on `path` each Synapse process logged."""
+        """How many of the attendee's requests on `path` each Synapse process answered (200). A
+        long-poll its browser gave up on is logged as 499 when Synapse notices, maybe much later."""
         # Tokens minted with the admin API log as {@admin|@user}; one's own as {@user}.
         needle = self.user_id(attendee) + "}"
         counts = {}
         for name in self.stack.synapse.worker_names:
             log = self.stack.synapse.worker_log(name)
             lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-            counts[name] = sum(1 for line in lines if needle in line and "Processed request" in line and path in line)
+            answered = [line for line in lines if "Processed request" in line and 'B 200 "' in line]
+            counts[name] = sum(1 for line in answered if needle in line and path in line)
         return counts
 
     def chat_room_id(self) -> str:
@@ -128,23 +130,27 @@ def run_async(coroutine) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
+def sync_once(conference: Conference, attendee) -> str:
+    """One sync through nginx; the worker whose log shows it."""
+    before = conference.served_by(attendee)
+    answer = requests.get(
+        f"{conference.matrix}/_matrix/client/v3/sync",
+        params={"timeout": "0", "filter": '{"room":{"rooms":[]}}'},
+        headers={"Authorization": f"Bearer {conference.token(attendee)}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    time.sleep(0.2)  # the access line is written when the response is finished
+    served = {k: v - before[k] for k, v in conference.served_by(attendee).items() if v > before[k]}
+    assert len(served) == 1, served
+    return next(iter(served))
+
+
 def on_two_workers(conference: Conference, candidates) -> tuple[dict, dict]:
-    """Two attendees whose syncs nginx sends to different workers: each syncs once through nginx
-    and the workers' logs say where it landed."""
+    """Two attendees whose syncs nginx sends to different workers."""
     seen: dict[str, object] = {}
     for attendee in candidates:
-        before = conference.served_by(attendee)
-        answer = requests.get(
-            f"{conference.matrix}/_matrix/client/v3/sync",
-            params={"timeout": "0", "filter": '{"room":{"rooms":[]}}'},
-            headers={"Authorization": f"Bearer {conference.token(attendee)}"},
-            timeout=30,
-        )
-        assert answer.status_code == 200
-        time.sleep(0.2)  # the access line is written when the response is finished
-        served = {k: v - before[k] for k, v in conference.served_by(attendee).items() if v > before[k]}
-        assert len(served) == 1, served  # one worker per user
-        seen.setdefault(next(iter(served)), attendee)
+        seen.setdefault(sync_once(conference, attendee), attendee)
         if len(seen) == 2:
             (first, a), (second, b) = seen.items()
             return {"worker": first, "who": a}, {"worker": second, "who": b}
@@ -234,6 +240,12 @@ def test_a_worker_killed_mid_chat_its_users_carry_on_through_another_with_nothin
         assert conference.served_by(bob["who"])[alice["worker"]] > bob_on_other
     finally:
         synapse.start_worker(bob["worker"])
+    # nginx gives a failed server another try after its fail_timeout (10 s): then Bob is back on his
+    # own worker, as the hash says.
+    deadline = time.monotonic() + 40
+    while sync_once(conference, bob["who"]) != bob["worker"]:
+        assert time.monotonic() < deadline, "the restarted worker never got its users back"
+        time.sleep(1)
 
     for text in ("before the crash", "while Bob's worker is down", "Bob, through another worker"):
         assert message_texts(pa).count(text) == 1 and message_texts(pb).count(text) == 1, text
