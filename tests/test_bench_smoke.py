@@ -25,11 +25,18 @@ def test_full_and_quick_defaults_and_overrides():
     quick = parse_args(["--quick", "--chat-clients", "20"])
     assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
     assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
+    assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == (0, 3)
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["--scenarios", "login,nope"], ["--quick", "--chat-clients", "101"], ["--bcrypt-rounds", "2"], ["-n", "0"]],
+    [
+        ["--scenarios", "login,nope"],
+        ["--quick", "--chat-clients", "101"],
+        ["--bcrypt-rounds", "2"],
+        ["-n", "0"],
+        ["--synapse-workers", "-1"],
+    ],
 )
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
