@@ -197,3 +197,23 @@ def test_nginx_refuses_a_broken_site(tmp_path):
     site = tmp_path / "out/nginx/lpcfe.conf"
     site.write_text(site.read_text().replace("hash $mx_user consistent;", "hash $mx_user constant;"))
     assert nginx_check(site, tmp_path / "run", topology).returncode != 0
+
+
+def test_the_generated_settings_pass_djangos_deployment_checklist(tmp_path):
+    """The front end's env file, with the BBB settings an organiser adds, starts clean under
+    `manage.py check --deploy` (production settings, TLS behind nginx, Redis cache)."""
+    from tests.test_deploy_check import production_env, run_manage
+
+    write(organiser_topology(tmp_path), tmp_path / "out")
+    generated = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "out/lpcfe/lpcfe.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert generated["BEHIND_TLS_PROXY"] == "1" and generated["SITE_URL"] == "https://conf.example.org"
+    assert len(generated["SECRET_KEY"]) >= 50
+    env = production_env(LPCFE_DATA_DIR=str(tmp_path / "data"))
+    env.update(generated)
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
