@@ -5,11 +5,12 @@ Synapse as a main process with generic workers behind Redis replication.
         --matrix-host matrix.example.org --server-name example.org --out deploy
 
 writes every file into `deploy/` (see docs/deployment.md for where each goes). The test suite and
-the benchmark render the same files with loopback ports and temporary folders (`Topology.loopback`),
-so what is tested is what is deployed.
+the benchmark render the same files with loopback ports and temporary folders
+(`bench.stack.loopback_topology`), so what is tested is what is deployed.
 
-The nginx site is built from `Upstream`s and `Location`s: a feature that needs its own route adds a
-Location to `nginx_site()`'s lists rather than editing the rendered text.
+The nginx site is built from `Upstream`s and `Location`s: a feature that needs its own route adds an
+Upstream to `nginx_upstreams()` and a Location to `site_locations()` or `matrix_locations()` rather
+than editing the rendered text.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ PERSISTER = "persister1"
 
 @dataclass
 class Topology:
-    """Everything the generated files depend on. Defaults are a production server; `loopback()`
-    gives the same shape on free loopback ports under one folder."""
+    """Everything the generated files depend on. Defaults are a production server;
+    `bench.stack.loopback_topology()` gives the same shape on free loopback ports under one folder."""
 
     site_host: str
     matrix_host: str
