@@ -45,6 +45,7 @@ class Options:
     concurrency: int
     workers: int
     threads: int
+    synapse_workers: int
     bcrypt_rounds: int
     scenarios: tuple[str, ...]
     out: Path
@@ -70,9 +71,62 @@ Scenarios (all by default; pick with --scenarios):
             track rooms, password login, unfiltered sync) for --baseline-clients starting at once, and
             as many other attendees opening our chat at once: the ratio of times until all are ready.
 
-Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn) and is stopped at the end, also on
-Ctrl-C. Results: a table on stdout and JSON in --out (default bench/results/latest.json).
+Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn; with --synapse-workers also nginx and
+Redis, the clients then going through nginx) and is stopped at the end, also on Ctrl-C.
+Results: a table on stdout and JSON in --out (default bench/results/latest.json).
 """
+
+
+@dataclass(frozen=True)
+class Need:
+    """Logged-in attendees a scenario needs before it starts."""
+
+    scenario: str
+    attendees: int
+    why: str
+
+
+def needs(scenarios: tuple[str, ...], join_clients: int, chat_clients: int, baseline_clients: int) -> list[Need]:
+    """What each chosen scenario needs. The login herd logs everyone in; without it, the run logs in
+    as many attendees as the others need, unmeasured. The baseline's ratio compares the seed flow with
+    as many attendees who are not in the chat yet opening it at once (3c), so with the chat scenario
+    both sets of clients must be logged in side by side."""
+    found = []
+    if "join" in scenarios:
+        found.append(Need("join", join_clients, f"join needs {join_clients} logged-in attendees (--join-clients)"))
+    if "chat" in scenarios:
+        found.append(Need("chat", chat_clients, f"chat needs {chat_clients} logged-in attendees (--chat-clients)"))
+    if "baseline" in scenarios:
+        beside = chat_clients if "chat" in scenarios else 0
+        why = f"baseline needs {baseline_clients} logged-in attendees (--baseline-clients) to open the chat at once"
+        if beside:
+            why += f", besides the {chat_clients} chat clients"
+        found.append(Need("baseline", baseline_clients + beside, why))
+    return found
+
+
+def logins_needed(options: Options) -> int:
+    """Attendees to log in, unmeasured, when the login herd is not among the scenarios."""
+    found = needs(options.scenarios, options.join_clients, options.chat_clients, options.baseline_clients)
+    return max((n.attendees for n in found), default=0)
+
+
+def plan(options: Options) -> list[str]:
+    """What the run does besides the chosen scenarios, in words, so that a subset says what it brought."""
+    steps = []
+    chosen = set(options.scenarios)
+    if "login" not in chosen and (count := logins_needed(options)):
+        steps.append(f"{count} attendees log in first, not measured (the login herd is not among the scenarios)")
+    if chosen & {"chat", "baseline"}:
+        steps.append("Matrix is provisioned before the scenarios (as before an event), not measured")
+    if "baseline" in chosen:
+        steps.append(
+            f"baseline brings 3c: {options.baseline_clients} logged-in attendees not in the chat open it at once, "
+            "for the ratio against the seed flow"
+        )
+        if "chat" not in chosen:
+            steps.append("the room-size probe (re-opening chats after the seed flow) needs the chat scenario: not run")
+    return steps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     stack.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker, gthread (default 8)")
     stack.add_argument(
+        "--synapse-workers",
+        type=int,
+        default=0,
+        help="run the production topology (docs/deployment.md) with this many Synapse sync workers behind "
+        "nginx, an event persister and Redis; 0: one Synapse process, no nginx (default 0)",
+    )
+    stack.add_argument(
         "--bbb",
         choices=("separate", "inside"),
         default="separate",
@@ -172,15 +233,18 @@ def parse_args(argv: list[str] | None = None) -> Options:
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
         parser.error(f"--scenarios: unknown {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if not scenarios:
+        parser.error(f"--scenarios: name at least one of {', '.join(SCENARIOS)}")
     if values["baseline_clients"] is None:
         values["baseline_clients"] = values["chat_clients"]
     for name in ("attendees", "join_clients", "chat_clients", "baseline_clients", "tracks", "concurrency"):
         if values[name] < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("join_clients", "chat_clients", "baseline_clients"):
-        if name != "baseline_clients" and values[name] > values["attendees"]:
+    for need in needs(scenarios, values["join_clients"], values["chat_clients"], values["baseline_clients"]):
+        if need.attendees > values["attendees"]:
             parser.error(
-                f"--{name.replace('_', '-')} ({values[name]}) cannot exceed --attendees ({values['attendees']})"
+                f"--scenarios {','.join(scenarios)}: {need.why} ({need.attendees}), but --attendees is "
+                f"{values['attendees']}; raise --attendees or lower the client counts"
             )
     if values["message_rate"] <= 0 or values["message_seconds"] < 0:
         parser.error("--message-rate must be positive and --message-seconds not negative")
@@ -188,10 +252,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
+    if args.synapse_workers < 0:
+        parser.error("--synapse-workers must be 0 (one Synapse process) or more")
     options = Options(
         **values,
         workers=args.workers,
         threads=args.threads,
+        synapse_workers=args.synapse_workers,
         bcrypt_rounds=args.bcrypt_rounds,
         scenarios=scenarios,
         out=args.out,

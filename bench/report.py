@@ -117,8 +117,15 @@ def ms(value: float | None) -> str:
     return f"{value:.0f} s"
 
 
-def format_table(scenarios: list[Scenario], ratio: dict[str, Any] | None = None) -> str:
-    """The short text table printed at the end and pasted into the README."""
+def format_table(
+    scenarios: list[Scenario],
+    ratio: dict[str, Any] | None = None,
+    *,
+    plan: list[str] | None = None,
+    failure: str | None = None,
+) -> str:
+    """The short text table printed at the end and pasted into the README: the scenarios that
+    finished, what the run brought besides them (`plan`) and, last, where a failed run stopped."""
     header = ("scenario", "done", "errors", "time", "per s", "p50", "p95", "p99")
     rows: list[tuple[str, ...]] = []
     for s in scenarios:
@@ -179,6 +186,13 @@ def format_table(scenarios: list[Scenario], ratio: dict[str, Any] | None = None)
         for s, t in verdicts:
             mark = {True: "met", False: "MISSED", None: "n/a"}[t.met]
             out.append(f"  [{mark}] {s.title}: {t.name} {t.limit} (measured {t.value})")
+    if plan:
+        out.append("")
+        out.append("besides the scenarios:")
+        out.extend(f"  {line}" for line in plan)
+    if failure:
+        out.append("")
+        out.append(failure + (" (the figures above are from the scenarios that finished before)" if scenarios else ""))
     return "\n".join(out)
 
 

@@ -59,6 +59,9 @@ async def run_flows(
             scenario.finished_at = time.monotonic()
             scenario.done_at.append(scenario.finished_at - t0)
 
+    if not starts:
+        scenario.finished_at = t0
+        return
     tasks = [asyncio.create_task(one(i)) for i in range(len(starts))]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
     if pending:

@@ -1,11 +1,16 @@
-"""The real stack on loopback, started for one benchmark run and stopped afterwards.
+"""The real stack on loopback, started for one benchmark run (or the test suite's topology tests)
+and stopped afterwards.
 
 - PostgreSQL: Debian's packaged cluster (started if it was down), a role and two databases
   made for this run (the front end's, and Synapse's with UTF8 / C collation) and dropped after.
-- slapd: a throwaway OpenLDAP instance from a cn=config built in the run folder.
+- slapd: a throwaway OpenLDAP instance from a cn=config built in the run folder (the test suite's
+  slapd fixture starts its directory with the same launcher).
 - Synapse: chat_embed.localsynapse on the PostgreSQL database, Synapse's default bcrypt rounds.
 - The front end: gunicorn (gthread workers) on a free port, production settings (DEBUG off),
-  the BBB double mounted because BBB_URL is empty.
+  the BBB double in a gunicorn process of its own.
+- With synapse_workers (or more than one front end): the production topology from the files
+  lpcfe.deployment writes, on free loopback ports: redis-server, Synapse's main process, an event
+  persister and N sync workers, the front ends sharing the Redis cache, nginx in front of it all.
 
 Everything registers its own clean-up on an ExitStack, so an error or Ctrl-C anywhere stops
 what was started, in reverse order, and nothing else.
@@ -27,7 +32,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from chat_embed.localsynapse import LocalSynapse
+from chat_embed.localsynapse import LocalSynapse, raised_rate_limits
+from lpcfe.deployment import conference_synapse_settings
 
 logger = logging.getLogger(__name__)
 
@@ -157,18 +163,20 @@ class Postgres:
 
 
 # -- slapd ---------------------------------------------------------------------------------------------
+# One launcher for the test suite (tests/fixtures/slapd.py) and the benchmark.
 SLAPD_CONFIG = """\
 dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {root}/slapd.pid
 olcLogLevel: none
-
+{tls}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
+olcModuleLoad: pw-sha2
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -177,12 +185,18 @@ cn: schema
 include: file:///etc/ldap/schema/core.ldif
 include: file:///etc/ldap/schema/cosine.ldif
 include: file:///etc/ldap/schema/inetorgperson.ldif
+include: file:///etc/ldap/schema/nis.ldif
 
 dn: olcDatabase={{-1}}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {{-1}}frontend
 olcPasswordHash: {{SSHA}}
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcAccess: {{0}}to * by * none
 
 dn: olcDatabase={{1}}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -193,27 +207,60 @@ olcSuffix: {suffix}
 olcRootDN: {admin_dn}
 olcRootPW: {admin_hash}
 olcDbMaxSize: 1073741824
+olcDbNoSync: {nosync}
 olcDbIndex: objectClass eq
 olcDbIndex: mail eq
+olcDbIndex: cn eq
+olcDbIndex: member eq
 olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
-olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by self read by * none
+olcAccess: {{1}}to * by dn.exact="{reader_dn}" read by dn.exact="{limited_reader_dn}" read by self read by * none
 # The service account lists every attendee for provisioning, in pages (docs/ldap.md).
 olcLimits: {{0}}dn.exact="{reader_dn}" size.prtotal=unlimited
+"""
+SLAPD_TLS = """\
+olcTLSCACertificateFile: {root}/ca.pem
+olcTLSCertificateFile: {root}/server.pem
+olcTLSCertificateKeyFile: {root}/server.key
 """
 
 
 class Slapd:
-    """A private OpenLDAP server: the directory the attendees are imported into and log in against."""
+    """A private OpenLDAP server on a free loopback port, from a cn=config built in `root`.
 
-    def __init__(self, root: Path) -> None:
+    Two read-only service accounts: `reader_dn` (no size limit, for provisioning's listing) and
+    `limited_reader_dn` (slapd's default 500-entry limit, as directories are until told otherwise).
+    tls=True makes a throwaway CA and server certificate (StartTLS tests); nosync=True skips the
+    per-write fsync (~4 ms a write on this kind of disk) for a throwaway directory; people=True adds
+    `ou=people` under the suffix (the bench imports its attendees there)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        suffix: str = LDAP_SUFFIX,
+        admin_password: str | None = None,
+        reader_password: str | None = None,
+        tls: bool = False,
+        nosync: bool = False,
+        people: bool = True,
+    ) -> None:
         self.root = root
+        self.suffix = suffix
         self.port = free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}/"
-        self.admin_dn = f"cn=admin,{LDAP_SUFFIX}"
-        self.admin_password = secrets.token_hex(12)
-        self.reader_dn = f"cn=reader,{LDAP_SUFFIX}"
-        self.reader_password = secrets.token_hex(12)
-        self.people = f"ou=people,{LDAP_SUFFIX}"
+        self.admin_dn = f"cn=admin,{suffix}"
+        self.admin_password = admin_password or secrets.token_hex(12)
+        self.reader_dn = f"cn=lpcfe-reader,{suffix}"
+        self.limited_reader_dn = f"cn=lpcfe-limited-reader,{suffix}"
+        self.reader_password = reader_password or secrets.token_hex(12)
+        self.people = f"ou=people,{suffix}" if people else ""
+        self.tls = tls
+        self.nosync = nosync
+
+    @property
+    def ca_file(self) -> str:
+        """The CA that signed the server's certificate (for StartTLS with LDAP_CA_FILE)."""
+        return str(self.root / "ca.pem")
 
     @staticmethod
     def _hash(secret: str) -> str:
@@ -221,45 +268,72 @@ class Slapd:
             [SLAPPASSWD, "-s", secret], capture_output=True, text=True, check=True, timeout=20
         ).stdout.strip()
 
+    def _make_certificates(self) -> None:
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        quiet = {"check": True, "capture_output": True, "cwd": self.root, "timeout": 60}
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                        "-subj", "/CN=lpcfe test CA"], **quiet)  # fmt: skip
+        subprocess.run(["openssl", "req", *ec, "-keyout", "server.key", "-out", "server.csr",
+                        "-subj", "/CN=127.0.0.1"], **quiet)  # fmt: skip
+        (self.root / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"],
+                       **quiet)  # fmt: skip
+
     def start(self) -> None:
-        if not Path(SLAPD).exists():
+        if not (Path(SLAPD).exists() and Path(SLAPADD).exists()):
             raise StackError("slapd is not installed: run bin/setup --dev (Debian packages slapd, ldap-utils).")
         (self.root / "conf").mkdir(parents=True)
         (self.root / "db").mkdir()
+        if self.tls:
+            self._make_certificates()
         ldif = self.root / "config.ldif"
         ldif.write_text(
             SLAPD_CONFIG.format(
                 root=self.root,
-                suffix=LDAP_SUFFIX,
+                tls=SLAPD_TLS.format(root=self.root) if self.tls else "",
+                suffix=self.suffix,
                 admin_dn=self.admin_dn,
                 admin_hash=self._hash(self.admin_password),
                 reader_dn=self.reader_dn,
+                limited_reader_dn=self.limited_reader_dn,
+                nosync="TRUE" if self.nosync else "FALSE",
             )
         )
         subprocess.run([SLAPADD, "-n", "0", "-F", str(self.root / "conf"), "-l", str(ldif)], check=True, timeout=60)
         subprocess.run([SLAPD, "-h", self.uri, "-F", str(self.root / "conf")], check=True, timeout=60)
         _wait_for_port(self.port, 15, "slapd")
-        import ldap
-
-        conn = ldap.initialize(self.uri)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
-        conn.simple_bind_s(self.admin_dn, self.admin_password)
+        conn = self.connect()
         try:
+            top = self.suffix.split(",")[0].split("=", 1)[1]
             conn.add_s(
-                LDAP_SUFFIX, [("objectClass", [b"dcObject", b"organization"]), ("dc", [b"bench"]), ("o", [b"b"])]
+                self.suffix,
+                [("objectClass", [b"dcObject", b"organization"]), ("dc", [top.encode()]), ("o", [b"lpcfe"])],
             )
-            conn.add_s(
-                self.reader_dn,
-                [
-                    ("objectClass", [b"organizationalRole", b"simpleSecurityObject"]),
-                    ("cn", [b"reader"]),
-                    ("userPassword", [self._hash(self.reader_password).encode()]),
-                ],
-            )
-            conn.add_s(self.people, [("objectClass", [b"organizationalUnit"]), ("ou", [b"people"])])
+            for dn in (self.reader_dn, self.limited_reader_dn):
+                conn.add_s(
+                    dn,
+                    [
+                        ("objectClass", [b"organizationalRole", b"simpleSecurityObject"]),
+                        ("cn", [dn.split(",")[0][3:].encode()]),
+                        ("userPassword", [self._hash(self.reader_password).encode()]),
+                    ],
+                )
+            if self.people:
+                conn.add_s(self.people, [("objectClass", [b"organizationalUnit"]), ("ou", [b"people"])])
         finally:
             conn.unbind_s()
         logger.info("slapd listening on %s", self.uri)
+
+    def connect(self):
+        """A python-ldap connection bound as the root DN (for setting up entries)."""
+        import ldap
+
+        conn = ldap.initialize(self.uri, bytes_mode=False)
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5)
+        conn.set_option(ldap.OPT_TIMEOUT, 5)
+        conn.simple_bind_s(self.admin_dn, self.admin_password)
+        return conn
 
     def env(self) -> dict[str, str]:
         return {
@@ -278,10 +352,9 @@ class Slapd:
         return None
 
     def stop(self) -> None:
-        pid_file = self.root / "slapd.pid"
-        if pid_file.exists():
-            with contextlib.suppress(ValueError):
-                _stop_pid(int(pid_file.read_text().strip()))
+        pid = self.pid()
+        if pid is not None:
+            _stop_pid(pid)
 
 
 # -- the front end ------------------------------------------------------------------------------------
@@ -296,8 +369,12 @@ class FrontEnd:
         self.threads = threads
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.public_url = self.url  # where browsers reach it: nginx's site in the workers topology
         self.process: subprocess.Popen | None = None
         self.log_path = root / "gunicorn.log"
+        # The deployment's gunicorn.conf.py in the workers topology; the options below override it
+        # where the benchmark sets its own (bind, workers, threads).
+        self.config: Path | None = None
 
     def manage(self, *args: str, timeout: float = 1800, quiet: bool = False) -> str:
         """Run a management command with the stack's settings; its output, or StackError."""
@@ -336,6 +413,7 @@ class FrontEnd:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                *(["--config", str(self.config)] if self.config else []),
                 self.app,
                 "--bind",
                 f"127.0.0.1:{self.port}",
@@ -402,6 +480,128 @@ class FrontEnd:
             self.process.wait(10)
 
 
+# -- Redis and nginx (the workers topology) --------------------------------------------------------------
+REDIS_SERVER = "/usr/bin/redis-server"
+NGINX = "/usr/sbin/nginx"
+
+
+class Redis:
+    """A private redis-server on loopback: Synapse's replication bus and the front end's cache.
+    Nothing is saved to disk, as a cache and a pub/sub bus need not be."""
+
+    def __init__(self, root: Path, port: int = 0) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if not Path(REDIS_SERVER).exists():
+            raise StackError("redis-server is not installed: run bin/setup --dev (Debian package redis-server).")
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = (self.root / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)]
+            + ["--save", "", "--appendonly", "no", "--daemonize", "no"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        _wait_for_port(self.port, 15, "redis-server")
+        logger.info("redis-server on 127.0.0.1:%d", self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            _stop_pid(self.process.pid)
+            self.process.wait(5)
+
+    def restart(self) -> None:
+        """Stop and start again on the same port, empty (what a restart without persistence does)."""
+        self.stop()
+        self.start()
+
+
+class Nginx:
+    """A private nginx on loopback serving the deployment's generated site."""
+
+    def __init__(self, root: Path, topology, site: Path) -> None:
+        self.root = root
+        self.topology = topology
+        self.site = site
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def access_log(self) -> Path:
+        return self.root / "nginx-access.log"
+
+    def start(self) -> None:
+        from lpcfe.deployment import nginx_main
+
+        if not Path(NGINX).exists():
+            raise StackError("nginx is not installed: run bin/setup --dev (Debian package nginx).")
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf = self.root / "nginx.conf"
+        conf.write_text(nginx_main(self.topology, self.site, self.root))
+        checked = subprocess.run([NGINX, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+        if checked.returncode != 0:
+            raise StackError(f"nginx refused {conf}: {checked.stderr.strip()}")
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "nginx-console.log").open("ab"),
+            start_new_session=True,
+        )
+        for port in {self.topology.site_listen, self.topology.matrix_listen}:
+            _wait_for_port(port, 15, "nginx")
+        logger.info("nginx: site %s, Matrix %s", self.topology.site_url, self.topology.matrix_url)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # SIGQUIT: nginx's graceful stop of the master and its workers.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGQUIT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+def loopback_topology(root: Path, *, server_name: str, workers: int, frontends: int, redis_port: int, database):
+    """The deployment's Topology on free loopback ports with every folder under `root`."""
+    from lpcfe.deployment import Topology
+
+    return Topology(
+        site_host="127.0.0.1",
+        matrix_host="127.0.0.1",
+        server_name=server_name,
+        workers=workers,
+        cores=1,
+        app_dir=REPO,
+        python=Path(sys.executable),
+        config_dir=root / "deploy" / "lpcfe",
+        synapse_config_dir=root / "deploy" / "synapse",
+        synapse_data_dir=root / "synapse-data",
+        log_dir=root / "synapse-logs",
+        pid_dir=root / "deploy" / "synapse",
+        tls=False,
+        site_listen=free_port(),
+        matrix_listen=free_port(),
+        gunicorn_binds=[f"127.0.0.1:{free_port()}" for _ in range(frontends)],
+        synapse_main_port=free_port(),
+        synapse_replication_port=free_port(),
+        worker_ports=[free_port() for _ in range(workers)],
+        worker_replication_ports=[free_port() for _ in range(workers)],
+        persister_port=free_port(),
+        persister_replication_port=free_port(),
+        redis_port=redis_port,
+        synapse_database=database,
+    )
+
+
 def _last_lines(text: str, count: int) -> str:
     return "\n".join(text.splitlines()[-count:])
 
@@ -420,8 +620,16 @@ class Stack:
         keep: bool,
         profile_frontend: bool = False,
         bbb_separate: bool = True,
+        synapse_workers: int = 0,
+        frontends: int = 1,
     ) -> None:
         self.root = root
+        self.synapse_workers = synapse_workers
+        self.frontends = frontends
+        self.redis: Redis | None = None
+        self.nginx: Nginx | None = None
+        self.topology = None
+        self.fronts: list[FrontEnd] = []
         self.profile_frontend = profile_frontend
         self.bbb_separate = bbb_separate
         self.bbb: FrontEnd | None = None
@@ -449,38 +657,33 @@ class Stack:
         cleanup.callback(self.slapd.stop)
         self.slapd.start()
 
-        self.synapse = LocalSynapse(
-            self.root / "synapse",
-            server_name="bench.lpcfe.test",
-            raise_rate_limits=True,
-            bcrypt_rounds=self.bcrypt_rounds,
-            # As docs/matrix.md recommends for a conference homeserver: no push rule evaluation (each
-            # message would otherwise be evaluated and counted for every member of the room), no user
-            # directory (each join into an invite-only room records who shares it with whom; "enabled"
-            # only turns off the search, the updater stops when no process is named to run it) and,
-            # with no federation, no federation sender (it still works through every new event).
-            extra_config={
-                "push": {"enabled": False},
-                "user_directory": {"enabled": False},
-                "update_user_directory_from_worker": "nobody",
-                "federation_sender_instances": [],
-            },
-            database_args={
-                "user": self.postgres.role,
-                "password": self.postgres.password,
-                "database": synapse_db,
-                "host": "127.0.0.1",
-                "port": self.postgres.port,
-            },
-        )
-        cleanup.callback(self.synapse.stop)
-        logger.info("Starting Synapse on PostgreSQL (bcrypt_rounds %d)…", self.bcrypt_rounds)
-        self.synapse.start(timeout=180)
+        database = {
+            "user": self.postgres.role,
+            "password": self.postgres.password,
+            "database": synapse_db,
+            "host": "127.0.0.1",
+            "port": self.postgres.port,
+        }
+        if self.synapse_workers or self.frontends > 1:
+            self._start_topology(cleanup, database)
+        else:
+            self.synapse = LocalSynapse(
+                self.root / "synapse",
+                server_name="bench.lpcfe.test",
+                raise_rate_limits=True,
+                bcrypt_rounds=self.bcrypt_rounds,
+                # What docs/matrix.md recommends for a conference homeserver, as production has it.
+                extra_config=conference_synapse_settings(),
+                database_args=database,
+            )
+            cleanup.callback(self.synapse.stop)
+            logger.info("Starting Synapse on PostgreSQL (bcrypt_rounds %d)…", self.bcrypt_rounds)
+            self.synapse.start(timeout=180)
         import synapse
 
         self.versions["synapse"] = synapse.__version__
 
-        port = free_port()
+        port = free_port() if self.topology is None else int(self.topology.gunicorn_binds[0].rsplit(":", 1)[1])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("LDAP_", "MATRIX_", "BBB_", "DJANGO_"))},
             "DJANGO_SETTINGS_MODULE": "lpcfe.settings",
@@ -518,6 +721,15 @@ class Stack:
             (self.root / "profile").mkdir()
             env["BENCH_PROFILE_DIR"] = str(self.root / "profile")
             app = "bench.profiled_wsgi:application"
+        if self.topology is not None:
+            # Behind nginx: pages at the site URL, browsers reach Synapse through nginx's routes,
+            # the front end itself calls the main process directly (its admin API is not public).
+            env.update(
+                SITE_URL=self.topology.site_url,
+                CACHE_URL=f"redis://127.0.0.1:{self.redis.port}/1",
+                CLIENT_IP_HEADER="HTTP_X_REAL_IP",
+                MATRIX_PUBLIC_URL=self.topology.matrix_url,
+            )
         self.front = FrontEnd(self.root, env, self.workers, self.threads, port, app)
         self.front.manage("migrate", "--noinput", quiet=True)
         self.front.manage("createcachetable", quiet=True)
@@ -525,8 +737,51 @@ class Stack:
         if self.bbb is not None:
             cleanup.callback(self.bbb.stop)
             self.bbb.start()
-        cleanup.callback(self.front.stop)
-        self.front.start()
+        self.fronts = [self.front]
+        if self.topology is not None:
+            self.front.config = self.topology_file("lpcfe", "gunicorn.conf.py")
+            for i, bind in enumerate(self.topology.gunicorn_binds[1:], start=2):
+                port_i = int(bind.rsplit(":", 1)[1])
+                other = FrontEnd(self.root / f"front{i}", env, self.workers, self.threads, port_i, app)
+                other.root.mkdir()
+                other.config = self.front.config
+                self.fronts.append(other)
+        for front in self.fronts:
+            cleanup.callback(front.stop)
+            front.start()
+        if self.topology is not None:
+            self.nginx = Nginx(self.root / "nginx", self.topology, self.topology_file("nginx", "lpcfe.conf"))
+            cleanup.callback(self.nginx.stop)
+            self.nginx.start()
+            self.front.public_url = self.topology.site_url
+
+    def topology_file(self, *parts: str) -> Path:
+        """A file lpcfe.deployment wrote for this run."""
+        return self.root.joinpath("deploy", *parts)
+
+    def _start_topology(self, cleanup: contextlib.ExitStack, database: dict[str, Any]) -> None:
+        """Redis, then Synapse's main process and workers from the files lpcfe.deployment writes."""
+        from lpcfe.deployment import write
+
+        self.redis = Redis(self.root / "redis")
+        cleanup.callback(self.redis.stop)
+        self.redis.start()
+        self.topology = loopback_topology(
+            self.root,
+            server_name="bench.lpcfe.test",
+            workers=max(1, self.synapse_workers),
+            frontends=self.frontends,
+            redis_port=self.redis.port,
+            database=database,
+        )
+        self.topology.extra_synapse_config = {**raised_rate_limits(), "bcrypt_rounds": self.bcrypt_rounds}
+        write(self.topology, self.root / "deploy")
+        self.synapse = LocalSynapse(self.topology.synapse_config_dir, topology=self.topology)
+        cleanup.callback(self.synapse.stop)
+        logger.info(
+            "Starting Synapse on PostgreSQL: main process, event persister and %d workers…", self.topology.workers
+        )
+        self.synapse.start(timeout=180)
 
     def facts(self, room_name: str) -> dict[str, Any]:
         """Counts from the database; BBB creates from the double's side (where it is mounted)."""

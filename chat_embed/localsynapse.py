@@ -29,6 +29,8 @@ from typing import Any
 import requests
 import yaml
 
+from lpcfe.deployment import PERSISTER, Topology
+
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "lpcfe-local.json"
@@ -101,7 +103,7 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-def _raised_rate_limits(per_second: float = 10000, burst_count: int = 10000) -> dict[str, Any]:
+def raised_rate_limits(per_second: float = 10000, burst_count: int = 10000) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for key in _RATE_LIMITS:
         node = config
@@ -150,7 +152,15 @@ class LocalSynapse:
         database_args: dict[str, Any] | None = None,
         extra_config: dict[str, Any] | None = None,
         python: str = sys.executable,
+        topology: Topology | None = None,
     ) -> None:
+        self.topology = topology
+        if topology is not None:
+            # The workers topology: lpcfe.deployment wrote the configuration into this folder
+            # (as it does for production); this starts the main process and every worker from it.
+            folder = topology.synapse_config_dir
+            server_name = topology.server_name
+            port = topology.synapse_main_port
         self.folder = Path(folder).resolve()
         self.server_name = server_name
         self.requested_port = port
@@ -160,6 +170,7 @@ class LocalSynapse:
         self.extra_config = extra_config or {}
         self.python = python
         self._process: subprocess.Popen | None = None
+        self._workers: dict[str, subprocess.Popen] = {}
         self._state: dict[str, Any] = {}
 
     # -- paths and facts ------------------------------------------------------------------
@@ -169,7 +180,9 @@ class LocalSynapse:
 
     @property
     def log_path(self) -> Path:
-        """Synapse's own log, including one access line per HTTP request."""
+        """Synapse's own log (the main process's), including one access line per HTTP request."""
+        if self.topology is not None:
+            return self.topology.log_dir / "main.log"
         return self.folder / LOG_FILE
 
     @property
@@ -223,6 +236,8 @@ class LocalSynapse:
     # -- configuration --------------------------------------------------------------------
     def configure(self) -> Path:
         """(Re)write homeserver.yaml; secrets, signing key and data survive from earlier runs."""
+        if self.topology is not None:
+            return self._configure_topology()
         self.folder.mkdir(parents=True, exist_ok=True)
         state = self._load_state()
         if state.get("server_name") and state["server_name"] != self.server_name:
@@ -279,11 +294,94 @@ class LocalSynapse:
             **IDENTITY_CONFIG,
         }
         if self.raise_rate_limits:
-            config.update(_raised_rate_limits())
+            config.update(raised_rate_limits())
         config.update(self.extra_config)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.config_path.chmod(0o600)
         return self.config_path
+
+    def _configure_topology(self) -> Path:
+        """The deployment's files are already in the folder: remember what the launcher needs."""
+        if not self.config_path.exists():
+            raise LocalSynapseError(f"{self.config_path} is missing: write the deployment (lpcfe.deployment) first.")
+        state = self._load_state()
+        state["server_name"] = self.server_name
+        state["port"] = self.requested_port
+        secret = self.folder / "secrets" / "registration_shared_secret"
+        state["registration_shared_secret"] = secret.read_text().strip()
+        self._save_state()
+        (self.topology.synapse_data_dir).mkdir(parents=True, exist_ok=True)
+        self.topology.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.config_path
+
+    # -- workers (topology mode) ------------------------------------------------------------
+    @property
+    def worker_names(self) -> list[str]:
+        return [PERSISTER, *self.topology.worker_names] if self.topology else []
+
+    def worker_port(self, name: str) -> int:
+        t = self.topology
+        return t.persister_port if name == PERSISTER else t.worker_ports[t.worker_names.index(name)]
+
+    def worker_log(self, name: str) -> Path:
+        return self.topology.log_dir / f"{name}.log"
+
+    def _start_worker(self, name: str) -> None:
+        console = (self.folder / f"console-{name}.log").open("ab")
+        self._workers[name] = subprocess.Popen(
+            [self.python, "-m", "synapse.app.generic_worker", "-c", str(self.config_path)]
+            + ["-c", str(self.folder / "workers" / f"{name}.yaml")],
+            cwd=self.folder,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        console.close()
+
+    def _wait_worker(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.worker_port(name)}/health"
+        while time.monotonic() < deadline:
+            if self._workers[name].poll() is not None:
+                raise LocalSynapseError(
+                    f"Synapse worker {name} exited with status {self._workers[name].returncode}; "
+                    f"see {self.folder / f'console-{name}.log'} and {self.worker_log(name)}."
+                )
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise LocalSynapseError(f"Synapse worker {name} did not answer {url} within {timeout:.0f} s.")
+
+    def start_worker(self, name: str, timeout: float = 120) -> None:
+        """(Re)start one worker, e.g. after kill_worker()."""
+        self._start_worker(name)
+        self._wait_worker(name, timeout)
+
+    def worker_pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self._workers.items() if p.poll() is None}
+
+    def kill_worker(self, name: str) -> None:
+        """SIGKILL one worker, as a crash would end it."""
+        process = self._workers.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def _stop_workers(self) -> None:
+        for process in self._workers.values():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        for name, process in list(self._workers.items()):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+            del self._workers[name]
 
     def _database_config(self) -> dict[str, Any]:
         if self.database_args:
@@ -361,6 +459,12 @@ class LocalSynapse:
             logger.info("Started Synapse (pid %s) for %s on %s", self._process.pid, self.server_name, self.url)
         self.wait_healthy(timeout)
         self.ensure_admin()
+        if self.topology is not None:
+            for name in self.worker_names:
+                if name not in self._workers:
+                    self._start_worker(name)
+            for name in self.worker_names:
+                self._wait_worker(name, timeout)
         if detach:
             self._process = None  # forget the handle; the pid file still finds it
         return self
@@ -390,6 +494,7 @@ class LocalSynapse:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout: float = 30) -> None:
+        self._stop_workers()
         pid = self._running_pid()
         if pid is None:
             self._process = None

@@ -1,14 +1,20 @@
-"""The benchmark harness's own checks: option parsing and the report (no stack is started here;
-the benchmark itself is `python -m bench`, see README "Performance")."""
+"""The benchmark harness's own checks: option parsing, what each scenario needs, the report; and one
+small real run of a single scenario (the full benchmark is `python -m bench`, see README "Performance")."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bench.chat import ClientShape, client_shape
-from bench.cli import parse_args
-from bench.profiling import endpoint, summarise_synapse_log
+from bench.cli import logins_needed, parse_args, plan
+from bench.profiling import endpoint, summarise_synapse_log, sync_costs
 from bench.report import Scenario, format_table, percentile, write_json
+from bench.run import StepFailed, step
 from bench.scenarios import spread
 
 
@@ -19,11 +25,18 @@ def test_full_and_quick_defaults_and_overrides():
     quick = parse_args(["--quick", "--chat-clients", "20"])
     assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
     assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
+    assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == (0, 3)
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["--scenarios", "login,nope"], ["--quick", "--chat-clients", "101"], ["--bcrypt-rounds", "2"], ["-n", "0"]],
+    [
+        ["--scenarios", "login,nope"],
+        ["--quick", "--chat-clients", "101"],
+        ["--bcrypt-rounds", "2"],
+        ["-n", "0"],
+        ["--synapse-workers", "-1"],
+    ],
 )
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -78,3 +91,99 @@ def test_synapse_log_summary_groups_by_endpoint():
     assert endpoint("/_matrix/client/v3/rooms/!abc:x/messages?dir=b") == "/_matrix/client/v3/rooms/{id}/messages"
     summary = summarise_synapse_log("\n".join([line, line, "unrelated"]))
     assert "requests: 2" in summary and "GET /_matrix/client/v3/rooms/{id}/messages" in summary
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "logins", "brought"),
+    [
+        ("login", 0, []),
+        ("join", 50, ["50 attendees log in first, not measured"]),
+        ("chat", 50, ["50 attendees log in first", "Matrix is provisioned"]),
+        ("baseline", 50, ["50 attendees log in first", "Matrix is provisioned", "baseline brings 3c", "room-size"]),
+        ("login,join", 50, []),
+        ("chat,baseline", 100, ["100 attendees log in first", "Matrix is provisioned", "baseline brings 3c"]),
+    ],
+)
+def test_each_scenario_says_what_it_brings(scenarios, logins, brought):
+    """A subset logs in what it needs (unmeasured without the login herd) and says so."""
+    options = parse_args(["--quick", "--scenarios", scenarios])
+    assert logins_needed(options) == logins
+    said = plan(options)
+    assert len(said) == len(brought)
+    assert all(line.startswith(start) or start in line for line, start in zip(said, brought, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--quick", "--scenarios", "baseline", "--baseline-clients", "101"], "baseline needs 101 logged-in"),
+        (["--quick", "--scenarios", "chat,baseline", "--chat-clients", "60"], "besides the 60 chat clients (120)"),
+        (["--quick", "--scenarios", "join", "--join-clients", "101"], "join needs 101 logged-in"),
+        (["--scenarios", ","], "name at least one"),
+    ],
+)
+def test_a_subset_that_cannot_be_served_is_refused_before_anything_starts(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_failed_step_is_named_and_the_finished_figures_stay():
+    results: dict = {}
+    with pytest.raises(StepFailed) as failed, step(results, "scenario 3, chat open storm"):
+        raise ConnectionError("homeserver went away")
+    assert failed.value.step == "scenario 3, chat open storm" and results["step"] == failed.value.step
+    herd = Scenario("login", "1. login herd", planned=2, latencies=[0.1, 0.2], started_at=0.0, finished_at=1.0)
+    table = format_table(
+        [herd], plan=["50 attendees log in first"], failure=f"The run failed at step '{failed.value.step}': x"
+    )
+    assert "2/2" in table.splitlines()[2]
+    assert "besides the scenarios:\n  50 attendees log in first" in table
+    assert table.endswith("chat open storm': x (the figures above are from the scenarios that finished before)")
+
+
+def _can_start_the_bench_stack() -> bool:
+    return os.geteuid() == 0 and shutil.which("pg_lsclusters") is not None and Path("/usr/sbin/slapd").exists()
+
+
+@pytest.mark.bench
+@pytest.mark.skipif(not _can_start_the_bench_stack(), reason="needs root, Debian's PostgreSQL and slapd (bin/setup)")
+def test_join_alone_brings_its_logins_and_runs(tmp_path):
+    """`--scenarios join` on its own: the stack starts, 10 attendees log in unmeasured, the join
+    storm runs on them and the room is created once."""
+    out = tmp_path / "join.json"
+    argv = ["--quick", "--scenarios", "join", "-n", "10", "--join-clients", "10", "--join-window", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *argv, "--out", str(out)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["plan"] == ["10 attendees log in first, not measured (the login herd is not among the scenarios)"]
+    assert "failed_step" not in data
+    (join,) = data["scenarios"]
+    assert (join["name"], join["completed"], join["errors"], join["extra"]["bbb_creates"]) == ("join", 10, 0, 1)
+    assert "2. join storm" in result.stdout and "10 attendees log in first" in result.stdout
+
+
+def test_sync_costs_count_only_syncs_and_their_cpu():
+    def line(path: str, utime: str, stime: str) -> str:
+        return (
+            "2026-12-01 10:00:00,000 - synapse.access.http.8101 - 1 - INFO - GET-1 - 127.0.0.1 - 8101 - {@a:x} "
+            f"Processed request: 0.020sec/0.000sec ru=({utime}sec, {stime}sec) db=(0.001sec/0.004sec/2) 2048B 200 "
+            f'"GET {path} HTTP/1.1" "ua" [0 dbevts]'
+        )
+
+    text = "\n".join(
+        [
+            line("/_matrix/client/v3/sync?since=s1&timeout=30000", "0.010", "0.002"),
+            line("/_matrix/client/v3/sync?timeout=0", "0.004", "0.000"),
+            line("/_matrix/client/v3/rooms/!r:x/messages?dir=b", "0.050", "0.000"),
+        ]
+    )
+    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0}
+    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None}
