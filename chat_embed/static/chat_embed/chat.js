@@ -1,4 +1,6 @@
-/* lpcfe chat: one Matrix room, synced straight from the homeserver.
+/* lpcfe chat: one Matrix room. Reads come from the front end's live stream (one EventSource
+ * on nginx + nchan, fed once per message by the homeserver) where the site has one, otherwise
+ * (or when it fails) from a sync straight with the homeserver; writes always go to the homeserver.
  *
  * Plain JavaScript, no build step, no dependencies. Built to stay light with hundreds of people
  * in a room: one filtered sync (this room, lazy-loaded members, no presence/typing/receipts), no
@@ -223,6 +225,7 @@
 
   function fatal(message) {
     stopped = true;
+    if (liveSource) liveSource.close();
     setState("error", message);
     ui.input.disabled = true;
     ui.send.disabled = true;
@@ -723,9 +726,11 @@
       let from = backToken;
       const older = []; // [{ev, tok}], newest first
       for (let page = 0; page < 4 && older.length === 0 && from; page++) {
-        const res = await api("GET", roomPath("/messages"), {
-          query: { dir: "b", from, limit: PAGE_LIMIT, filter: eventFilter() },
-        });
+        const res = liveMode
+          ? await livePage(from)
+          : await api("GET", roomPath("/messages"), {
+              query: { dir: "b", from, limit: PAGE_LIMIT, filter: eventFilter() },
+            });
         learn(res.state);
         const chunk = res.chunk || [];
         for (const ev of chunk) {
@@ -733,7 +738,9 @@
           else if (ev.type === "m.room.message" && isEdit(ev)) applyEdit(ev);
         }
         for (const ev of chunk) {
-          if (isMessage(ev) && ev.event_id && !shown.has(ev.event_id)) older.push({ ev, tok: res.start || from });
+          if (isMessage(ev) && ev.event_id && !shown.has(ev.event_id)) {
+            older.push({ ev, tok: liveMode ? ev.event_id : res.start || from });
+          }
         }
         from = chunk.length ? res.end || null : null;
       }
@@ -904,6 +911,111 @@
         await sleep(backoff(failures, e.retryAfterMs), !e.retryAfterMs);
       }
     }
+  }
+
+  // ---- live: one EventSource on the front end's fan-out ----------------------------------------------
+  // The homeserver pushes each event once and nginx (nchan) hands it to every viewer, replaying its
+  // latest messages to a new one. A reconnect resumes after the last message seen; ingest drops any
+  // repeat by event ID. If the live endpoint keeps failing, the chat reads with /sync instead.
+  const LIVE_TRIES = 4;
+  let liveMode = false;
+  let liveSource = null;
+  let lastLiveId = "";
+
+  function liveFetch(url, init) {
+    const L = auth.live;
+    const headers = { ...(init.headers || {}) };
+    if (L.pass) headers["X-Live-Pass"] = L.pass;
+    return getJson(url, { ...init, headers, credentials: L.pass ? "omit" : "same-origin" }, REQUEST_TIMEOUT);
+  }
+
+  async function liveUrl() {
+    const L = auth.live;
+    const q = new URLSearchParams();
+    if (L.pass) {
+      // No cookies in a frame on BBB's site: a single-use ticket per connection, bought with the pass.
+      const body = JSON.stringify({ pass: L.pass });
+      const res = await liveFetch(L.ticket_url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      q.set("ticket", res.ticket);
+    }
+    if (lastLiveId) q.set("last_event_id", lastLiveId);
+    return L.url + (q.size ? "?" + q : "");
+  }
+
+  async function livePage(before) {
+    // "Load earlier" from the front end: one cached page per room and position for every viewer.
+    const res = await liveFetch(auth.live.history + "?" + new URLSearchParams({ before }), { method: "GET" });
+    const chunk = res.chunk || [];
+    for (const ev of chunk) if (typeof ev.name === "string") setMember(ev.sender, ev.name);
+    return { chunk, end: res.more && chunk.length ? chunk[chunk.length - 1].event_id : null };
+  }
+
+  function onLive(data) {
+    let ev;
+    try {
+      ev = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    if (!ev || typeof ev.event_id !== "string") return;
+    if (typeof ev.name === "string") setMember(ev.sender, ev.name);
+    if (!backToken) {
+      backToken = ev.event_id; // the oldest event heard: "load earlier" starts before it
+      updateEarlier();
+    }
+    ingest([ev], ev.event_id, true);
+  }
+
+  function liveOnce() {
+    // One connection; resolves when it ends, with whether it had opened.
+    return new Promise((resolve) => {
+      liveUrl().then(
+        (url) => {
+          const es = (liveSource = new EventSource(url));
+          let opened = false;
+          es.onopen = () => {
+            opened = true;
+            setState("live", "");
+            wake();
+          };
+          es.onmessage = (m) => {
+            if (m.lastEventId) lastLiveId = m.lastEventId;
+            onLive(m.data);
+          };
+          es.onerror = () => {
+            es.close();
+            resolve(opened);
+          };
+        },
+        () => resolve(false),
+      );
+    });
+  }
+
+  async function liveLoop() {
+    liveMode = true;
+    let failures = 0;
+    while (!stopped) {
+      const opened = await liveOnce();
+      if (stopped) return;
+      failures = opened ? 1 : failures + 1;
+      if (failures >= LIVE_TRIES) break;
+      setState("reconnecting", t("reconnecting"));
+      await sleep(backoff(failures));
+    }
+    if (stopped) return;
+    liveMode = false;
+    if (!auth.access_token) {
+      try {
+        adopt(await fetchToken(false, auth.live.pass ? { pass: auth.live.pass } : { sync: true }));
+      } catch (e) {
+        fatal(t("token_failed"));
+        return;
+      }
+    }
+    handled.clear(); // the sync starts afresh and shows the latest messages again
+    backToken = null;
+    syncLoop();
   }
 
   // ---- sending --------------------------------------------------------------------------------------
@@ -1111,20 +1223,22 @@
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
   }
 
-  async function fetchToken(quiet = false) {
+  async function fetchToken(quiet = false, extra = {}) {
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     const csrf = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || root.dataset.csrf;
     if (csrf) headers["X-CSRFToken"] = decodeURIComponent(csrf);
     let attempt = 0;
     for (;;) {
-      const body = ticket ? { ticket } : {};
+      const body = ticket ? { ticket } : extra;
       try {
         const data = await getJson(
           tokenUrl,
           { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" },
           REQUEST_TIMEOUT,
         );
-        if (!data.access_token || !data.room_id || !data.homeserver) throw new ApiError(500, "", t("token_failed"));
+        if (!(data.access_token || data.live) || !data.room_id || !data.homeserver) {
+          throw new ApiError(500, "", t("token_failed"));
+        }
         if (ticket) {
           ticket = "";
           dropTicketFromUrl();
@@ -1149,7 +1263,7 @@
 
   function adopt(a) {
     auth = a;
-    me = a.user_id;
+    me = a.user_id || "";
     rid = a.room_id;
     readOnly = readOnlyPage || !!a.read_only;
     root.dataset.user = me;
@@ -1186,6 +1300,7 @@
     // Someone else logged in, or this room's chat is now another Matrix room (the next track
     // took over the room): what this tab kept no longer applies.
     stopped = true;
+    if (liveSource) liveSource.close();
     try {
       sessionStorage.removeItem(storeKey);
     } catch (e) {
@@ -1269,7 +1384,8 @@
     }
     saveNow();
     if (viaFrontEnd) scheduleRecheck();
-    syncLoop();
+    if (auth.live) liveLoop();
+    else syncLoop();
   }
 
   boot();
