@@ -30,7 +30,7 @@ import requests
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat_embed.models import AppserviceTransaction, MatrixAccount, MatrixRoom
@@ -153,16 +153,19 @@ def receive_transaction(txn_id: str, events: list[dict[str, Any]]) -> int | None
     """Publish one pushed transaction; None if this transaction ID was published before.
 
     Raises LiveError when publishing failed: nothing is recorded, so the homeserver's retry of the
-    same transaction publishes it (viewers drop what they already have by event ID).
+    same transaction publishes it (viewers drop what they already have by event ID). The homeserver
+    sends one transaction at a time, so no lock is held while publishing.
     """
-    with transaction.atomic():
-        record, created = AppserviceTransaction.objects.get_or_create(txn_id=txn_id)
-        if not created:
-            return None
-        record.events = publish_events(events)
-        record.save(update_fields=["events"])
+    if AppserviceTransaction.objects.filter(txn_id=txn_id).exists():
+        return None
+    published = publish_events(events)
+    try:
+        with transaction.atomic():
+            AppserviceTransaction.objects.create(txn_id=txn_id, events=published)
+    except IntegrityError:
+        return None  # recorded meanwhile by another front-end process
     AppserviceTransaction.objects.filter(received_at__lt=timezone.now() - TRANSACTIONS_KEPT).delete()
-    return record.events
+    return published
 
 
 # -- who may subscribe -------------------------------------------------------------------------
