@@ -179,7 +179,17 @@ class Stack:
             "namespaces": {"users": [{"exclusive": True, "regex": f"@{BOT}:bench\\.test"}], "aliases": [], "rooms": []},
         }
         self.synapse = LocalSynapse(
-            root / "synapse", server_name=SERVER_NAME, raise_rate_limits=True, bcrypt_rounds=4, appservice=registration
+            root / "synapse",
+            server_name=SERVER_NAME,
+            raise_rate_limits=True,
+            bcrypt_rounds=4,
+            appservice=registration,
+            # The settings docs/matrix.md recommends for a conference homeserver.
+            extra_config={
+                "push": {"enabled": False},
+                "user_directory": {"enabled": False},
+                "update_user_directory_from_worker": "nobody",
+            },
         )
         self.front_workers = front_workers
         self.front: FrontEnd | None = None
@@ -267,9 +277,21 @@ async def make_people(http, hs: str, token: str, room_id: str, count: int, prefi
 
 # -- one measured round ---------------------------------------------------------------------------------
 async def measure(
-    path: str, viewers: list[Viewer], tasks_factory, send, stack: Stack, messages: int, rate: float, grace: float
+    path: str,
+    viewers: list[Viewer],
+    tasks_factory,
+    send,
+    stack: Stack,
+    numbers: range,
+    rate: float,
+    grace: float,
 ) -> dict[str, Any]:
+    """Open every viewer at once, then send `numbers` (unique across rounds: a live channel replays
+    earlier rounds' messages to a new viewer) at `rate`, and measure."""
+    messages = len(numbers)
     stop = asyncio.Event()
+    pids = stack.pids()
+    open_before = {name: cpu_seconds(p) for name, p in pids.items()}
     t0 = time.monotonic()
     pairs_to_start = zip(tasks_factory, viewers, strict=True)
     tasks = [asyncio.create_task(factory(viewer, t0, stop)) for factory, viewer in pairs_to_start]
@@ -278,17 +300,21 @@ async def measure(
         await asyncio.sleep(0.05)
     ready = [v.ready for v in viewers if v.ready is not None]
     all_ready = max(ready) if len(ready) == len(viewers) else None
+    open_cpu = {name: cpu_seconds(p) - open_before[name] for name, p in pids.items()}
     await asyncio.sleep(1.0)
-    pids = stack.pids()
     cpu_before = {name: cpu_seconds(p) for name, p in pids.items()}
     sent: dict[int, float] = {}
     start = time.monotonic()
-    for n in range(messages):
-        await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+    for i, n in enumerate(numbers):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
         sent[n] = time.monotonic()
         await send(n)
+
+    def missing(v: Viewer) -> bool:
+        return any(n not in v.received for n in numbers)
+
     end_by = time.monotonic() + grace
-    while time.monotonic() < end_by and any(len(v.received) < messages for v in viewers):
+    while time.monotonic() < end_by and any(missing(v) for v in viewers):
         await asyncio.sleep(0.1)
     window = time.monotonic() - start
     cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in pids.items()}
@@ -309,6 +335,7 @@ async def measure(
         "open_ready_p95_s": _r(percentile(ready, 95)),
         "open_all_ready_s": _r(all_ready),
         "open_not_ready": len(viewers) - len(ready),
+        "open_cpu_ms_per_viewer": {k: _r(v * 1000 / len(viewers)) for k, v in open_cpu.items()},
         "delivery_to_last_p95_s": _r(percentile(to_last, 95)) if to_last else None,
         "delivery_pairs_p95_s": _r(percentile(pairs, 95)) if pairs else None,
         "messages": messages,
@@ -349,7 +376,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
             f"/_synapse/admin/v1/join/{quote(room_id)}",
             {"user_id": f"@{BOT}:{SERVER_NAME}"},
         )
-        most_live = max(args.viewers)
+        most_live = max(args.viewers or [0])
         setup = stack.shell(
             "import json\n"
             "from django.contrib.sessions.backends.db import SessionStore\n"
@@ -387,21 +414,23 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         if args.sync_viewers:
             sync_tokens = await make_people(http, hs, admin_token, room_id, max(args.sync_viewers), "viewer")
         members = 2 + len(sync_tokens)
-        for count in sorted(set(args.viewers) | set(args.sync_viewers)):
-            if count in args.viewers:
-                viewers = [Viewer() for _ in range(count)]
+        await asyncio.sleep(10)  # let the homeserver finish the joins' background work
+        base = 0
+        rounds = [("live", n) for n in sorted(args.viewers)] + [("sync", n) for n in sorted(args.sync_viewers)]
+        for path, count in rounds:
+            viewers = [Viewer() for _ in range(count)]
+            if path == "live":
                 factories = [partial(live_viewer, http, url, key) for key in setup["keys"][:count]]
-                result = await measure("live", viewers, factories, send, stack, args.messages, args.rate, args.grace)
-                print(json.dumps(result), flush=True)
-                results.append(result)
-            if count in args.sync_viewers:
-                viewers = [Viewer() for _ in range(count)]
+            else:
                 factories = [
                     partial(sync_viewer, http, hs, tok, room_id, shape, members) for tok in sync_tokens[:count]
                 ]
-                result = await measure("sync", viewers, factories, send, stack, args.messages, args.rate, args.grace)
-                print(json.dumps(result), flush=True)
-                results.append(result)
+            batch = range(base, base + args.messages)
+            base += args.messages
+            result = await measure(path, viewers, factories, send, stack, batch, args.rate, args.grace)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+            await asyncio.sleep(5)  # abandoned long-polls end before the next round
     return results
 
 

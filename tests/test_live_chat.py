@@ -234,9 +234,28 @@ def test_two_attendees_chat_over_the_live_stream_without_syncing(world):
     page.keyboard.press("Enter")
     li_with(page, "hello over the stream").wait_for()
     assert page.locator("#chat-pending li").count() == 0  # confirmed by the stream
-    world.hs.send(bob.token, room.room_id, "reply from Bob")
+    reply = world.hs.send(bob.token, room.room_id, "reply from Bob")
     li_with(page, "reply from Bob").wait_for()
     assert message_texts(page) == ["before you came", "hello over the stream", "reply from Bob"]
+    # Edits and redactions travel the same stream.
+    world.hs.send(
+        bob.token,
+        room.room_id,
+        "* reply from Bob, edited",
+        **{
+            "m.new_content": {"msgtype": "m.text", "body": "reply from Bob, edited"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": reply},
+        },
+    )
+    li_with(page, "reply from Bob, edited").locator(".edited").wait_for()
+    first = page.locator("#chat-messages li.msg").first.get_attribute("data-id")
+    world.hs.call(
+        "PUT",
+        f"/_matrix/client/v3/rooms/{quote(room.room_id)}/redact/{quote(first)}/{uuid.uuid4().hex}",
+        bob.token,
+        json={},
+    )
+    page.locator(f'#chat-messages li.msg.deleted[data-id="{first}"]').wait_for()
     assert sync_requests(seen) == 0
     assert any("/live/" in url for url in seen)
 
