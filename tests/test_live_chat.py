@@ -317,7 +317,7 @@ def test_nginx_restarted_mid_stream_viewers_resume_and_nothing_is_lost_or_double
     assert sync_requests(seen) == 0  # it resumed on the live stream, not by falling back
 
 
-def test_with_nchan_down_the_chat_falls_back_to_sync(world):
+def test_with_nchan_down_the_chat_falls_back_to_sync_and_returns_to_live(world):
     room = world.room("Fallback")
     alice = world.person(room, "Alice")
     bob = world.person(room, "Bob")
@@ -335,8 +335,15 @@ def test_with_nchan_down_the_chat_falls_back_to_sync(world):
         page.keyboard.press("Enter")
         li_with(page, "sent during the fallback").wait_for(timeout=20_000)
         assert message_texts(page).count(bob_says) == 1
+        assert page.get_attribute("#chat", "data-transport") == "sync"
     finally:
         world.edge.nginx.start()
+    # The live stream is back: the page returns to it (first try 7.5–12.5 s after falling back).
+    page.wait_for_selector('#chat[data-transport="live"]', timeout=40_000)
+    world.hs.send(bob.token, room.room_id, "live again")
+    li_with(page, "live again").wait_for(timeout=20_000)
+    texts = message_texts(page)
+    assert texts.count(bob_says) == 1 and texts.count("live again") == 1
 
 
 def test_without_a_live_endpoint_the_page_syncs(world, settings):

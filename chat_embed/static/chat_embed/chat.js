@@ -505,7 +505,8 @@
       li.remove();
     }
     // Paging back from the end of the new first message's chunk finds what was pruned.
-    backToken = ui.list.firstElementChild.dataset.tok || backToken;
+    const head = ui.list.firstElementChild;
+    backToken = (liveMode ? head.dataset.id : head.dataset.tok) || backToken;
     atStart = false;
     updateEarlier();
     if (!stick) ui.scroll.scrollTop -= before - ui.scroll.scrollHeight;
@@ -874,7 +875,8 @@
   async function syncLoop() {
     let failures = 0;
     let catchUp = true; // after a (re)start, answer at once rather than long-poll, so the state is known
-    while (!stopped) {
+    root.dataset.transport = "sync";
+    while (!stopped && !liveMode) {
       const first = !since;
       const query = { filter: syncFilter(first), timeout: catchUp ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
       if (since) query.since = since;
@@ -916,8 +918,11 @@
   // ---- live: one EventSource on the front end's fan-out ----------------------------------------------
   // The homeserver pushes each event once and nginx (nchan) hands it to every viewer, replaying its
   // latest messages to a new one. A reconnect resumes after the last message seen; ingest drops any
-  // repeat by event ID. If the live endpoint keeps failing, the chat reads with /sync instead.
+  // repeat by event ID. If the live endpoint keeps failing, the chat reads with /sync instead, and
+  // tries the live stream again after 10 s, 20 s, … at most every 5 minutes.
   const LIVE_TRIES = 4;
+  const LIVE_RETRY = 10000;
+  const LIVE_RETRY_MAX = 300000;
   let liveMode = false;
   let liveSource = null;
   let lastLiveId = "";
@@ -975,6 +980,13 @@
           let opened = false;
           es.onopen = () => {
             opened = true;
+            if (!liveMode) {
+              // Back from /sync: the sync loop stops at its next turn; "load earlier" asks the front end.
+              liveMode = true;
+              backToken = (ui.list.firstElementChild && ui.list.firstElementChild.dataset.id) || null;
+              updateEarlier();
+            }
+            root.dataset.transport = "live";
             setState("live", "");
             wake();
           };
@@ -995,27 +1007,41 @@
   async function liveLoop() {
     liveMode = true;
     let failures = 0;
+    let retry = LIVE_RETRY;
     while (!stopped) {
       const opened = await liveOnce();
       if (stopped) return;
-      failures = opened ? 1 : failures + 1;
-      if (failures >= LIVE_TRIES) break;
-      setState("reconnecting", t("reconnecting"));
-      await sleep(backoff(failures));
+      if (opened) {
+        failures = 1;
+        retry = LIVE_RETRY;
+      } else failures++;
+      if (liveMode && failures < LIVE_TRIES) {
+        setState("reconnecting", t("reconnecting"));
+        await sleep(backoff(failures));
+        continue;
+      }
+      if (liveMode && !(await fallBack())) return;
+      await sleep(retry * (0.75 + Math.random() / 2), false);
+      retry = Math.min(retry * 2, LIVE_RETRY_MAX);
     }
-    if (stopped) return;
+  }
+
+  async function fallBack() {
     liveMode = false;
     if (!auth.access_token) {
       try {
         adopt(await fetchToken(false, auth.live.pass ? { pass: auth.live.pass } : { sync: true }));
       } catch (e) {
         fatal(t("token_failed"));
-        return;
+        return false;
       }
     }
-    handled.clear(); // the sync starts afresh and shows the latest messages again
+    // The sync starts afresh: its first answer resets the view and shows the latest messages again.
+    since = null;
+    handled.clear();
     backToken = null;
     syncLoop();
+    return true;
   }
 
   // ---- sending --------------------------------------------------------------------------------------
