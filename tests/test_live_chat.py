@@ -414,3 +414,40 @@ def test_two_nginx_servers_sharing_one_redis_deliver_the_same_stream(world):
     assert json.loads(via_second[0]["data"])["content"]["body"] == "published through the first nginx"
     assert via_second[0]["id"] == via_first[0]["id"]  # one message ID across servers: resume works on either
     assert world.published(room, second.publish_url) == world.published(room)
+
+
+# -- the organiser's side: registration and the bot ---------------------------------------------------
+def test_registration_names_the_bot_and_our_rooms_aliases(settings, tmp_path):
+    import yaml
+    from django.core.management import call_command
+
+    settings.MATRIX_SERVER_NAME = "conf.example"
+    settings.MATRIX_APPSERVICE_HS_TOKEN, settings.MATRIX_APPSERVICE_AS_TOKEN = "hs-secret", "as-secret"
+    settings.MATRIX_ROOM_ALIAS_PREFIX = "lpc2026-"
+    out = tmp_path / "lpcfe-live.yaml"
+    call_command("appservice_registration", "--url", "http://10.0.0.5:8000", "--out", str(out))
+    reg = yaml.safe_load(out.read_text())
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert (reg["url"], reg["hs_token"], reg["as_token"]) == ("http://10.0.0.5:8000", "hs-secret", "as-secret")
+    assert reg["sender_localpart"] == "lpcfe-live" and reg["receive_ephemeral"] is False
+    [users] = reg["namespaces"]["users"]
+    assert re.fullmatch(users["regex"], "@lpcfe-live:conf.example") and users["exclusive"]
+    [aliases] = reg["namespaces"]["aliases"]
+    assert re.fullmatch(aliases["regex"], "#lpc2026-kernel-summit:conf.example")
+    assert not re.fullmatch(aliases["regex"], "#other-kernel-summit:conf.example")
+
+
+def test_provisioning_joins_the_bot_to_every_room(world, settings):
+    from chat_embed.provisioning import Provisioner
+
+    hall = world.room("Bot hall", kind=Room.Kind.SESSION)
+    world.hs.call("POST", f"/_matrix/client/v3/rooms/{quote(hall.room_id)}/leave", world.hs.token(world.bot), json={})
+    client = MatrixClient(world.hs.url, world.hs.admin_token)
+    provisioner = Provisioner(client, settings.MATRIX_SERVER_NAME)
+    provisioner.provision_live_bot()
+    assert provisioner.report.failures == []
+    assert client.membership(hall.room_id, world.bot) == "join"
+    # Joined again, the homeserver pushes the room: a message reaches its channel.
+    alice = world.person(hall, "Alice")
+    world.hs.send(alice.token, hall.room_id, "pushed after provisioning")
+    world.wait_published(hall, 1)
