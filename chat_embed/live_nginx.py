@@ -27,10 +27,13 @@ def nginx_subscriber_locations(
     front_end: str, *, path: str = "/live/", buffer: int = 100, redis_upstream: str | None = None
 ) -> str:
     """The locations (server level) where browsers subscribe: `path`<channel>, each subscription
-    authorised by the front end (`front_end`: an upstream name or host:port, without scheme)."""
+    authorised by the front end (`front_end`: an upstream name or host:port, without scheme; an
+    upstream with `keepalive` saves a connection per subscription)."""
     return f"""location = /_lpcfe_live_authorize {{
     internal;
     proxy_pass http://{front_end}/chat/live/authorize/;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
     proxy_pass_request_body off;
     proxy_set_header Content-Length "";
     proxy_set_header Host $http_host;
