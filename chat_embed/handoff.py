@@ -357,6 +357,24 @@ def handoff(client: MatrixClient, account: MatrixAccount, room: Room, client_add
     )
 
 
+def reader_handoff(account: MatrixAccount, room: Room) -> Handoff:
+    """For a reader of the live stream who may not post: the room, and no Matrix account at all."""
+    _may_chat(account, room)
+    chat = chat_room_for(room)
+    if chat is None:
+        raise ChatRefused(_("This room has no chat."), status=404)
+    return Handoff(
+        access_token="",
+        user_id="",
+        device_id=None,
+        homeserver=settings.MATRIX_PUBLIC_URL,
+        room_id=chat.room_id,
+        room_alias=chat.alias(settings.MATRIX_SERVER_NAME),
+        read_only=True,
+        expires_at=0,
+    )
+
+
 def account_for_request(request: HttpRequest) -> MatrixAccount:
     viewer = viewer_for(request)
     return account_for(viewer, request)

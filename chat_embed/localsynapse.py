@@ -138,6 +138,8 @@ class LocalSynapse:
       bcrypt_rounds: 4 makes password hashing cheap in tests; Synapse's default is 12.
       database_args: psycopg2 connection args ({user, password, database, host, port}) to run on
         PostgreSQL; None keeps SQLite in the folder.
+      appservice: an application service registration (chat_embed.live.registration()), written
+        beside homeserver.yaml and loaded by it: the homeserver then pushes room events there.
       extra_config: merged last into homeserver.yaml (top-level keys replace ours).
     """
 
@@ -150,6 +152,7 @@ class LocalSynapse:
         raise_rate_limits: bool = False,
         bcrypt_rounds: int = 12,
         database_args: dict[str, Any] | None = None,
+        appservice: dict[str, Any] | None = None,
         extra_config: dict[str, Any] | None = None,
         python: str = sys.executable,
         topology: Topology | None = None,
@@ -167,6 +170,7 @@ class LocalSynapse:
         self.raise_rate_limits = raise_rate_limits
         self.bcrypt_rounds = bcrypt_rounds
         self.database_args = database_args
+        self.appservice = appservice
         self.extra_config = extra_config or {}
         self.python = python
         self._process: subprocess.Popen | None = None
@@ -295,6 +299,11 @@ class LocalSynapse:
         }
         if self.raise_rate_limits:
             config.update(raised_rate_limits())
+        if self.appservice:
+            registration = self.folder / "appservice.yaml"
+            registration.write_text(yaml.safe_dump(self.appservice, sort_keys=False))
+            registration.chmod(0o600)
+            config["app_service_config_files"] = [str(registration)]
         config.update(self.extra_config)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.config_path.chmod(0o600)

@@ -198,6 +198,18 @@ class MatrixClient:
         status, body = self.request("GET", f"{CLIENT}/directory/room/{_q(alias)}", allow=(404,))
         return body.get("room_id") if status == 200 else None
 
+    def register_appservice_user(self, localpart: str, as_token: str) -> None:
+        """Make an application service's own user (idempotent: an existing one is fine)."""
+        status, body = self.request(
+            "POST",
+            f"{CLIENT}/register",
+            json={"type": "m.login.application_service", "username": localpart, "inhibit_login": True},
+            token=as_token,
+            allow=(400,),
+        )
+        if status == 400 and body.get("errcode") != "M_USER_IN_USE":
+            raise MatrixError(f"The homeserver refused the application service user {localpart}: {body.get('error')}")
+
     def create_room(self, body: dict[str, Any]) -> str:
         return self.request("POST", f"{CLIENT}/createRoom", json=body)[1]["room_id"]
 

@@ -108,3 +108,15 @@ class ChatTicket(models.Model):
     @staticmethod
     def hash(ticket: str) -> str:
         return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class AppserviceTransaction(models.Model):
+    """A transaction the homeserver pushed to us and we published: a retry of the same ID
+    (after a lost answer) is acknowledged without publishing again."""
+
+    txn_id = models.CharField(max_length=255, unique=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    events = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.txn_id

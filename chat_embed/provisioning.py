@@ -341,6 +341,7 @@ class Provisioner:
         self.report.failures.extend(plan.collisions + plan.invalid)
         self.provision_rooms(plan, admin_id)
         self.provision_notice_bot()
+        self.provision_live_bot()
         self.provision_accounts(plan)
         if self.join_mode == "all":
             self.provision_joins()
@@ -403,6 +404,25 @@ class Provisioner:
                     self.client.admin_join(room_id, bot)
         except MatrixError as exc:
             self.report.failures.append(_("Notice account %(user)s: %(error)s") % {"user": bot, "error": exc})
+
+    def provision_live_bot(self) -> None:
+        """The application service's bot joins every room, so the homeserver pushes each room's
+        events to the live fan-out (chat_embed.live)."""
+        if not (settings.MATRIX_APPSERVICE_AS_TOKEN and settings.MATRIX_APPSERVICE_HS_TOKEN):
+            return
+        bot = f"@{settings.MATRIX_APPSERVICE_BOT}:{self.server_name}"
+        try:
+            self.client.register_appservice_user(settings.MATRIX_APPSERVICE_BOT, settings.MATRIX_APPSERVICE_AS_TOKEN)
+        except MatrixError as exc:
+            self.report.failures.append(_("Live chat bot %(user)s: %(error)s") % {"user": bot, "error": exc})
+            return
+        for room in MatrixRoom.objects.exclude(room_id=""):
+            try:
+                self.client.admin_join(room.room_id, bot)
+            except MatrixError as exc:
+                self.report.failures.append(
+                    _("Live chat bot in %(room)s: %(error)s") % {"room": room.alias(self.server_name), "error": exc}
+                )
 
     # accounts: many, in parallel
     def provision_accounts(self, plan: PeoplePlan) -> None:

@@ -19,7 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt, csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
-from chat_embed import handoff
+from chat_embed import handoff, live, live_views
 from chat_embed.matrix import MatrixError, admin_client, is_configured
 from chat_embed.provisioning import ensure_account
 from sessions.models import Room
@@ -62,33 +62,46 @@ def _json_error(message: str, status: int) -> JsonResponse:
     return response
 
 
-def _deliver(request: HttpRequest, account_lookup, room: Room) -> JsonResponse:
+def _deliver(
+    request: HttpRequest, account_lookup, room: Room, *, cookies: bool = True, sync: bool = False
+) -> JsonResponse:
+    """The hand-off answer; with a live endpoint, also where to subscribe. A guest who may not
+    post reads the live stream only and gets no Matrix account, unless the page asks to `sync`
+    (its live stream failed)."""
     try:
-        client = admin_client()
         account = account_lookup()
-        result = handoff.handoff(client, account, room, handoff.client_address(request))
+        if live.is_configured() and not sync and account.is_guest and not settings.MATRIX_GUESTS_CAN_POST:
+            body = handoff.reader_handoff(account, room).as_json()
+        else:
+            body = handoff.handoff(admin_client(), account, room, handoff.client_address(request)).as_json()
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
     except MatrixError as exc:
         logger.error("Chat token for room %s failed: %s", room.slug, exc)
         return _json_error(_("The chat server is not answering right now. Please try again shortly."), 503)
-    response = JsonResponse(result.as_json())
+    if live.is_configured():
+        body["live"] = live_views.live_answer(account, body["room_id"], room, cookies=cookies)
+    response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     return response
 
 
 @csrf_protect
-def _token_for_session(request: HttpRequest, room: Room) -> JsonResponse:
-    return _deliver(request, lambda: handoff.account_for_request(request), room)
+def _token_for_session(request: HttpRequest, room: Room, sync: bool) -> JsonResponse:
+    return _deliver(request, lambda: handoff.account_for_request(request), room, sync=sync)
 
 
 @csrf_exempt  # the ticket path carries its own proof and no cookies; the session path checks CSRF below
 @require_POST
 def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
-    """POST → {access_token, user_id, device_id, homeserver, room_id, room_alias, read_only, expires_at}.
+    """POST → {access_token, user_id, device_id, homeserver, room_id, room_alias, read_only, expires_at,
+    live?}; `live` (with a live endpoint) says where to subscribe, and a guest who may not post
+    then gets no access token at all.
 
     With {"ticket": "..."} in the JSON body: redeems that single-use ticket (framed by BBB).
-    Without: the logged-in (or guest) session, with the X-CSRFToken header.
+    With {"pass": "..."}: the live pass of a framed page whose live stream failed (a token for /sync).
+    Without: the logged-in (or guest) session, with the X-CSRFToken header; {"sync": true} asks
+    for a Matrix token even where reading needs none.
     """
     room = get_object_or_404(Room, slug=room_slug)
     if not is_configured():
@@ -99,12 +112,15 @@ def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return _json_error(_("The request body must be JSON."), 400)
-    ticket = body.get("ticket") if isinstance(body, dict) else None
-    if ticket:
-        if not isinstance(ticket, str):
+    body = body if isinstance(body, dict) else {}
+    ticket, live_pass, sync = body.get("ticket"), body.get("pass"), body.get("sync") is True
+    if ticket or live_pass:
+        if not isinstance(ticket or live_pass, str):
             return _json_error(_("The ticket must be a string."), 400)
+        if live_pass:
+            return _token_by_pass(request, room, live_pass)
         return _token_by_ticket(request, room, ticket)
-    return _token_for_session(request, room)
+    return _token_for_session(request, room, sync)
 
 
 def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
@@ -112,10 +128,18 @@ def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonRespo
         account = handoff.redeem_ticket(ticket, room, handoff.client_address(request))
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
-    response = _deliver(request, lambda: account, room)
+    response = _deliver(request, lambda: account, room, cookies=False)
     if response.status_code == 503:
         handoff.release_ticket(ticket)  # the homeserver failed, not the person: let the page retry
     return response
+
+
+def _token_by_pass(request: HttpRequest, room: Room, live_pass: str) -> JsonResponse:
+    """A framed reader whose live stream failed: a Matrix token to read with /sync instead."""
+    account = live_views.account_for_pass(live_pass)
+    if account is None:
+        return _json_error(_("This chat link has expired or was already used. Reload the page to get a new one."), 403)
+    return _deliver(request, lambda: account, room, cookies=False, sync=True)
 
 
 def _back_to_profile() -> str:

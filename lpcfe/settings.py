@@ -375,6 +375,28 @@ MATRIX_CHAT_FRAME_ANCESTORS = env_list("MATRIX_CHAT_FRAME_ANCESTORS")
 # in every chat, at moderator power level; its local part.
 MATRIX_NOTICE_BOT = env_str("MATRIX_NOTICE_BOT", "lpcfe-notices")
 
+# The application service through which the homeserver pushes each room event once (see
+# docs/live-chat.md): `manage.py appservice_registration` writes Synapse's registration file.
+MATRIX_APPSERVICE_HS_TOKEN = env_str("MATRIX_APPSERVICE_HS_TOKEN")  # the homeserver proves itself with it
+MATRIX_APPSERVICE_AS_TOKEN = env_str("MATRIX_APPSERVICE_AS_TOKEN")  # we act as the bot with it
+MATRIX_APPSERVICE_BOT = env_str("MATRIX_APPSERVICE_BOT", "lpcfe-live")  # localpart of the bot in every room
+if bool(MATRIX_APPSERVICE_HS_TOKEN) != bool(MATRIX_APPSERVICE_AS_TOKEN):
+    raise ImproperlyConfigured("Set both MATRIX_APPSERVICE_HS_TOKEN and MATRIX_APPSERVICE_AS_TOKEN, or neither.")
+
+# --- LIVE_* (the chat's fan-out through nginx + nchan) -----------------------------------
+# Path under which browsers subscribe to a room's channel on this site (e.g. /live/); empty:
+# no live endpoint, the chat reads with /sync (the demo without nginx).
+LIVE_SUBSCRIBE_PATH = env_str("LIVE_SUBSCRIBE_PATH")
+if LIVE_SUBSCRIBE_PATH and not (LIVE_SUBSCRIBE_PATH.startswith("/") and LIVE_SUBSCRIBE_PATH.endswith("/")):
+    raise ImproperlyConfigured(f"LIVE_SUBSCRIBE_PATH={LIVE_SUBSCRIBE_PATH!r} must start and end with '/'.")
+# Where the front end publishes (nchan publisher location, reachable from the front end only).
+LIVE_PUBLISH_URL = env_url("LIVE_PUBLISH_URL")
+if LIVE_SUBSCRIBE_PATH and not (LIVE_PUBLISH_URL and MATRIX_APPSERVICE_HS_TOKEN):
+    raise ImproperlyConfigured("LIVE_SUBSCRIBE_PATH needs LIVE_PUBLISH_URL and the MATRIX_APPSERVICE_* tokens.")
+LIVE_TIMEOUT = env_int("LIVE_TIMEOUT", 3, minimum=1)
+# Seconds an older page of a room's history stays in the shared cache (one copy for all viewers).
+LIVE_HISTORY_CACHE_SECONDS = env_int("LIVE_HISTORY_CACHE_SECONDS", 300, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

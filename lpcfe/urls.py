@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from chat_embed import live_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (feeds, the API, BBB's frames).
@@ -12,6 +14,10 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
     path("chat/", include("chat_embed.urls")),
     path("console/", include("console.urls")),
+    # The Matrix Application Service API: the homeserver pushes each room event once.
+    path("_matrix/app/v1/transactions/<str:txn_id>", live_views.appservice_transaction),
+    path("_matrix/app/v1/users/<str:user_id>", live_views.appservice_query),
+    path("_matrix/app/v1/rooms/<str:alias>", live_views.appservice_query),
     path("", include("sessions.urls")),
 ]
 

@@ -4,7 +4,13 @@ once per test run."""
 import pytest
 from django.core.management import call_command
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.bbb", "tests.fixtures.slapd", "tests.fixtures.synapse"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.bbb",
+    "tests.fixtures.slapd",
+    "tests.fixtures.synapse",
+    "tests.fixtures.liveedge",
+]
 
 
 @pytest.fixture(scope="session")

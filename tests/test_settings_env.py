@@ -45,3 +45,27 @@ def test_shared_cache_keeps_entries_through_a_join_storm():
     cache.set("lpcfe:test:one-more", 1, 60)
     assert cache.get("lpcfe:test:meeting") == "created once"
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LIVE_SUBSCRIBE_PATH": "live"}, "LIVE_SUBSCRIBE_PATH='live' must start and end with '/'"),
+        ({"LIVE_SUBSCRIBE_PATH": "/live/"}, "LIVE_SUBSCRIBE_PATH needs LIVE_PUBLISH_URL"),
+        ({"MATRIX_APPSERVICE_HS_TOKEN": "x"}, "Set both MATRIX_APPSERVICE_HS_TOKEN and MATRIX_APPSERVICE_AS_TOKEN"),
+    ],
+)
+def test_live_chat_settings_fail_loudly(env, message):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import lpcfe.settings"],
+        env={**os.environ, "SECRET_KEY": "x" * 50, "DEBUG": "0", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr

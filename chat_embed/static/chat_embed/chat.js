@@ -1,4 +1,6 @@
-/* lpcfe chat: one Matrix room, synced straight from the homeserver.
+/* lpcfe chat: one Matrix room. Reads come from the front end's live stream (one EventSource
+ * on nginx + nchan, fed once per message by the homeserver) where the site has one, otherwise
+ * (or when it fails) from a sync straight with the homeserver; writes always go to the homeserver.
  *
  * Plain JavaScript, no build step, no dependencies. Built to stay light with hundreds of people
  * in a room: one filtered sync (this room, lazy-loaded members, no presence/typing/receipts), no
@@ -258,6 +260,7 @@
 
   function fatal(message) {
     stopped = true;
+    if (liveSource) liveSource.close();
     setState("error", message);
     ui.input.disabled = true;
     ui.send.disabled = true;
@@ -552,7 +555,8 @@
       li.remove();
     }
     // Paging back from the end of the new first message's chunk finds what was pruned.
-    backToken = ui.list.firstElementChild.dataset.tok || backToken;
+    const head = ui.list.firstElementChild;
+    backToken = (liveMode ? head.dataset.id : head.dataset.tok) || backToken;
     atStart = false;
     updateEarlier();
     if (!stick) ui.scroll.scrollTop -= before - ui.scroll.scrollHeight;
@@ -773,9 +777,11 @@
       let from = backToken;
       const older = []; // [{ev, tok}], newest first
       for (let page = 0; page < 4 && older.length === 0 && from; page++) {
-        const res = await api("GET", roomPath("/messages"), {
-          query: { dir: "b", from, limit: PAGE_LIMIT, filter: eventFilter() },
-        });
+        const res = liveMode
+          ? await livePage(from)
+          : await api("GET", roomPath("/messages"), {
+              query: { dir: "b", from, limit: PAGE_LIMIT, filter: eventFilter() },
+            });
         learn(res.state);
         const chunk = res.chunk || [];
         for (const ev of chunk) {
@@ -783,7 +789,9 @@
           else if (ev.type === "m.room.message" && isEdit(ev)) applyEdit(ev);
         }
         for (const ev of chunk) {
-          if (isMessage(ev) && ev.event_id && !shown.has(ev.event_id)) older.push({ ev, tok: res.start || from });
+          if (isMessage(ev) && ev.event_id && !shown.has(ev.event_id)) {
+            older.push({ ev, tok: liveMode ? ev.event_id : res.start || from });
+          }
         }
         from = chunk.length ? res.end || null : null;
       }
@@ -918,7 +926,8 @@
   async function syncLoop() {
     let failures = 0;
     let catchUp = true; // after a (re)start, answer at once rather than long-poll, so the state is known
-    while (!stopped) {
+    root.dataset.transport = "sync";
+    while (!stopped && !liveMode) {
       const first = !since;
       const query = { filter: syncFilter(first), timeout: catchUp ? 0 : SYNC_TIMEOUT, set_presence: "offline" };
       if (since) query.since = since;
@@ -955,6 +964,135 @@
         await sleep(backoff(failures, e.retryAfterMs), !e.retryAfterMs);
       }
     }
+  }
+
+  // ---- live: one EventSource on the front end's fan-out ----------------------------------------------
+  // The homeserver pushes each event once and nginx (nchan) hands it to every viewer, replaying its
+  // latest messages to a new one. A reconnect resumes after the last message seen; ingest drops any
+  // repeat by event ID. If the live endpoint keeps failing, the chat reads with /sync instead, and
+  // tries the live stream again after 10 s, 20 s, … at most every 5 minutes.
+  const LIVE_TRIES = 4;
+  const LIVE_RETRY = 10000;
+  const LIVE_RETRY_MAX = 300000;
+  let liveMode = false;
+  let liveSource = null;
+  let lastLiveId = "";
+
+  function liveFetch(url, init) {
+    const L = auth.live;
+    const headers = { ...(init.headers || {}) };
+    if (L.pass) headers["X-Live-Pass"] = L.pass;
+    return getJson(url, { ...init, headers, credentials: L.pass ? "omit" : "same-origin" }, REQUEST_TIMEOUT);
+  }
+
+  async function liveUrl() {
+    const L = auth.live;
+    const q = new URLSearchParams();
+    if (L.pass) {
+      // No cookies in a frame on BBB's site: a single-use ticket per connection, bought with the pass.
+      const body = JSON.stringify({ pass: L.pass });
+      const res = await liveFetch(L.ticket_url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      q.set("ticket", res.ticket);
+    }
+    if (lastLiveId) q.set("last_event_id", lastLiveId);
+    return L.url + (q.size ? "?" + q : "");
+  }
+
+  async function livePage(before) {
+    // "Load earlier" from the front end: one cached page per room and position for every viewer.
+    const res = await liveFetch(auth.live.history + "?" + new URLSearchParams({ before }), { method: "GET" });
+    const chunk = res.chunk || [];
+    for (const ev of chunk) if (typeof ev.name === "string") setMember(ev.sender, ev.name);
+    return { chunk, end: res.more && chunk.length ? chunk[chunk.length - 1].event_id : null };
+  }
+
+  function onLive(data) {
+    let ev;
+    try {
+      ev = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    if (!ev || typeof ev.event_id !== "string") return;
+    if (typeof ev.name === "string") setMember(ev.sender, ev.name);
+    if (!backToken) {
+      backToken = ev.event_id; // the oldest event heard: "load earlier" starts before it
+      updateEarlier();
+    }
+    ingest([ev], ev.event_id, true);
+  }
+
+  function liveOnce() {
+    // One connection; resolves when it ends, with whether it had opened.
+    return new Promise((resolve) => {
+      liveUrl().then(
+        (url) => {
+          const es = (liveSource = new EventSource(url));
+          let opened = false;
+          es.onopen = () => {
+            opened = true;
+            if (!liveMode) {
+              // Back from /sync: the sync loop stops at its next turn; "load earlier" asks the front end.
+              liveMode = true;
+              backToken = (ui.list.firstElementChild && ui.list.firstElementChild.dataset.id) || null;
+              updateEarlier();
+            }
+            root.dataset.transport = "live";
+            setState("live", "");
+            wake();
+          };
+          es.onmessage = (m) => {
+            if (m.lastEventId) lastLiveId = m.lastEventId;
+            onLive(m.data);
+          };
+          es.onerror = () => {
+            es.close();
+            resolve(opened);
+          };
+        },
+        () => resolve(false),
+      );
+    });
+  }
+
+  async function liveLoop() {
+    liveMode = true;
+    let failures = 0;
+    let retry = LIVE_RETRY;
+    while (!stopped) {
+      const opened = await liveOnce();
+      if (stopped) return;
+      if (opened) {
+        failures = 1;
+        retry = LIVE_RETRY;
+      } else failures++;
+      if (liveMode && failures < LIVE_TRIES) {
+        setState("reconnecting", t("reconnecting"));
+        await sleep(backoff(failures));
+        continue;
+      }
+      if (liveMode && !(await fallBack())) return;
+      await sleep(retry * (0.75 + Math.random() / 2), false);
+      retry = Math.min(retry * 2, LIVE_RETRY_MAX);
+    }
+  }
+
+  async function fallBack() {
+    liveMode = false;
+    if (!auth.access_token) {
+      try {
+        adopt(await fetchToken(false, auth.live.pass ? { pass: auth.live.pass } : { sync: true }));
+      } catch (e) {
+        fatal(t("token_failed"));
+        return false;
+      }
+    }
+    // The sync starts afresh: its first answer resets the view and shows the latest messages again.
+    since = null;
+    handled.clear();
+    backToken = null;
+    syncLoop();
+    return true;
   }
 
   // ---- sending --------------------------------------------------------------------------------------
@@ -1162,20 +1300,22 @@
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
   }
 
-  async function fetchToken(quiet = false) {
+  async function fetchToken(quiet = false, extra = {}) {
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     const csrf = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || root.dataset.csrf;
     if (csrf) headers["X-CSRFToken"] = decodeURIComponent(csrf);
     let attempt = 0;
     for (;;) {
-      const body = ticket ? { ticket } : {};
+      const body = ticket ? { ticket } : extra;
       try {
         const data = await getJson(
           tokenUrl,
           { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" },
           REQUEST_TIMEOUT,
         );
-        if (!data.access_token || !data.room_id || !data.homeserver) throw new ApiError(500, "", t("token_failed"));
+        if (!(data.access_token || data.live) || !data.room_id || !data.homeserver) {
+          throw new ApiError(500, "", t("token_failed"));
+        }
         if (ticket) {
           ticket = "";
           dropTicketFromUrl();
@@ -1200,7 +1340,7 @@
 
   function adopt(a) {
     auth = a;
-    me = a.user_id;
+    me = a.user_id || "";
     rid = a.room_id;
     readOnly = readOnlyPage || !!a.read_only;
     root.dataset.user = me;
@@ -1237,6 +1377,7 @@
     // Someone else logged in, or this room's chat is now another Matrix room (the next track
     // took over the room): what this tab kept no longer applies.
     stopped = true;
+    if (liveSource) liveSource.close();
     try {
       sessionStorage.removeItem(storeKey);
     } catch (e) {
@@ -1322,7 +1463,8 @@
     }
     saveNow();
     if (viaFrontEnd) scheduleRecheck();
-    syncLoop();
+    if (auth.live) liveLoop();
+    else syncLoop();
   }
 
   boot();
