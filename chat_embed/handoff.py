@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
@@ -43,7 +44,6 @@ from sessions.throttle import client_ip
 
 logger = logging.getLogger(__name__)
 
-GUEST_ACCOUNT_SESSION_KEY = "lpcfe_guest_matrix"
 # A ticket travels in a BBB join URL, which lands in access logs: it must be dead long before
 # anyone reads them. The chat page redeems it within seconds of the join.
 TICKET_SECONDS = 60
@@ -119,24 +119,37 @@ def account_for_person(email: str, display_name: str = "", role: str = "attendee
     return account
 
 
-def _new_guest(display_name: str) -> MatrixAccount:
+def _new_guest(display_name: str, guest_key: str | None = None) -> MatrixAccount:
     return MatrixAccount.objects.create(
         user_id=f"@guest.{secrets.token_hex(6)}:{settings.MATRIX_SERVER_NAME}",
         kind=MatrixAccount.Kind.GUEST,
-        guest_key=secrets.token_urlsafe(24),
+        guest_key=guest_key or secrets.token_urlsafe(24),
         # Marked "(guest)" already (guests.start_session): that keeps a guest from passing as an attendee.
         display_name=display_name.strip()[:120] or _("Guest"),
         role="guest",
     )
 
 
+def _guest_key(session_key: str) -> str:
+    """The key of a guest session's account, derived from the session: nothing is written to the
+    session, so the join and the chat's token request, which a new guest sends at once, find the
+    same account (the unique key lets only one of them make it)."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"lpcfe guest account\x00" + session_key.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest.digest()[:24]).decode()
+
+
 def guest_account_for(request: HttpRequest, display_name: str) -> MatrixAccount:
     """One throwaway account per guest session (the row only: made on the server on first use)."""
-    key = request.session.get(GUEST_ACCOUNT_SESSION_KEY)
-    account = MatrixAccount.objects.filter(guest_key=key, kind=MatrixAccount.Kind.GUEST).first() if key else None
+    if not request.session.session_key:
+        request.session.save()
+    key = _guest_key(request.session.session_key)
+    account = MatrixAccount.objects.filter(guest_key=key, kind=MatrixAccount.Kind.GUEST).first()
     if account is None:
-        account = _new_guest(display_name)
-        request.session[GUEST_ACCOUNT_SESSION_KEY] = account.guest_key
+        try:
+            with transaction.atomic():
+                account = _new_guest(display_name, key)
+        except IntegrityError:  # made by a request of the same guest at the same moment
+            account = MatrixAccount.objects.get(guest_key=key, kind=MatrixAccount.Kind.GUEST)
     return account
 
 
@@ -390,11 +403,9 @@ def revoke_for_logout(client: MatrixClient, request: HttpRequest | None, user: A
         except MatrixIdError:
             user_id = ""
         accounts.extend(MatrixAccount.objects.filter(user_id=user_id))
-    key = (
-        request.session.get(GUEST_ACCOUNT_SESSION_KEY) if request is not None and hasattr(request, "session") else None
-    )
-    if key:
-        accounts.extend(MatrixAccount.objects.filter(guest_key=key))
+    session_key = request.session.session_key if request is not None and hasattr(request, "session") else None
+    if session_key:
+        accounts.extend(MatrixAccount.objects.filter(guest_key=_guest_key(session_key)))
     for account in accounts:
         try:
             revoke_token(client, account)

@@ -146,7 +146,8 @@ else:
     raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r}: use db, redis://host:port/n or memcached://host:port.")
 
 # Login sessions
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Saved key by key, so that two requests of one page cannot drop each other's changes.
+SESSION_ENGINE = "lpcfe.sessionstore"
 SESSION_COOKIE_AGE = env_int("LOGIN_SESSION_HOURS", 24 * 7, minimum=1) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

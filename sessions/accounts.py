@@ -7,9 +7,11 @@ directory. A role changed in the directory takes effect at the person's next log
 
 import logging
 from collections.abc import Iterable
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
@@ -94,7 +96,7 @@ def end_login_sessions(users: Iterable[User]) -> int:
     """
     user_ids = {str(user.pk) for user in users}
     ended = []
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+    if issubclass(import_module(settings.SESSION_ENGINE).SessionStore, db.SessionStore):
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
             if session.get_decoded().get("_auth_user_id") in user_ids:
                 ended.append(session.pk)

@@ -1,20 +1,26 @@
 """Guests in BBB: a guest joins with guest=true, so the BBB server's own guest policy applies to
 them; registered people join without it."""
 
+import threading
+import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from bbb_simulator.models import SimAttendee
+from chat_embed.matrix import MatrixClient
+from chat_embed.models import ChatTicket, MatrixAccount
+from chat_embed.provisioning import Provisioner
 from sessions import guests
 from sessions.models import GuestMode, Room
-from tests import factories
+from tests import factories, matrix_sample
 
 live = pytest.mark.django_db(transaction=True)
 
@@ -54,3 +60,58 @@ def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
     assert "guest" not in parse_qs(urlsplit(url).query)
     requests.get(url, timeout=5)
     assert SimAttendee.objects.get(full_name="Ada Lovelace").guest is False
+
+
+@live
+def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
+    bbb_double, matrix_settings, settings, monkeypatch
+):
+    """A new guest's room page asks for a chat token (making the guest's Matrix account) while the
+    guest clicks Join. Both requests load the guest's session; the frame must still get in, and the
+    chat in BBB's side panel (the join's ticket) must be the same guest as the chat beside it."""
+    tag = uuid.uuid4().hex[:8]
+    settings.MATRIX_ROOM_ALIAS_PREFIX = f"t{tag}-"
+    settings.BBB_CHAT_PLUGIN = True
+    sample = matrix_sample.build(f"{tag}.example.org")
+    client = MatrixClient(matrix_settings.url, matrix_settings.admin_token, timeout=10)
+    assert Provisioner(client, matrix_settings.server_name, join_mode="on_open").run().failures == []
+    now = timezone.now()
+    factories.talk(sample.townhall, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Open session")
+    gwen = factories.guest_client("Gwen Visitor")
+    chat_frame = Client()
+    chat_frame.cookies[settings.SESSION_COOKIE_NAME] = gwen.cookies[settings.SESSION_COOKIE_NAME].value
+
+    inside, go_on = threading.Event(), threading.Event()
+    put_user = MatrixClient.put_user
+
+    def put_user_after_the_join(self, *args, **kwargs):
+        inside.set()  # the token request has loaded the session and made the guest's account row
+        assert go_on.wait(20)
+        return put_user(self, *args, **kwargs)
+
+    monkeypatch.setattr(MatrixClient, "put_user", put_user_after_the_join)
+    answers = []
+
+    def fetch_token() -> None:
+        try:
+            answers.append(chat_frame.post(reverse("chat:token", args=[sample.townhall.slug]), {}, "application/json"))
+        finally:
+            connection.close()
+
+    token_request = threading.Thread(target=fetch_token)
+    token_request.start()
+    try:
+        assert inside.wait(20)
+        assert gwen.post(f"/rooms/{sample.townhall.slug}/join/").status_code == 303
+    finally:
+        go_on.set()
+        token_request.join(30)
+    assert answers and answers[0].status_code == 200, answers and answers[0].content
+    chat_user = answers[0].json()["user_id"]
+
+    frame = gwen.get(f"/rooms/{sample.townhall.slug}/enter/")
+    assert frame.status_code == 302, frame.content.decode()[:300]  # not "This join link has been used"
+    userdata_chat = parse_qs(urlsplit(frame["Location"]).query)["userdata-lpcfe_chat_url"][0]
+    ticket = parse_qs(urlsplit(userdata_chat).query)["ticket"][0]
+    assert ChatTicket.objects.get(digest=ChatTicket.hash(ticket)).account.user_id == chat_user
+    assert MatrixAccount.objects.filter(kind=MatrixAccount.Kind.GUEST).count() == 1

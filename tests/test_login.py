@@ -9,10 +9,12 @@ import socket
 import statistics
 import threading
 import time
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.sessions.backends.base import UpdateError
 from django.core import mail
 from django.core.cache import cache
 from django.core.management import call_command
@@ -269,6 +271,36 @@ def test_logout_needs_post_and_ends_the_session(client, registered):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert logged_in_as(client) is None
+
+
+def test_two_requests_of_one_browser_keep_each_others_session_changes(client, registered, settings):
+    """Each request loads the session, changes it and saves it: the one saving last keeps what the
+    other changed (removals too), and cannot bring back a session that was logged out meanwhile."""
+    log_in(client, "ada@example.org", "ADA-7cq3-93kd")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    seed = store(key)
+    seed["note"] = "kept until removed"
+    seed.save()
+    slow, quick = store(key), store(key)
+    assert slow["note"] == quick["note"] == "kept until removed"  # both have loaded
+    quick["lpcfe_bbb_join:hall-a"] = "handle-a"
+    quick.pop("note")
+    quick.save()
+    slow["lpcfe_bbb_join:hall-b"] = "handle-b"
+    slow.save()
+    now = store(key)
+    assert now["lpcfe_bbb_join:hall-a"] == "handle-a" and now["lpcfe_bbb_join:hall-b"] == "handle-b"
+    assert "note" not in now
+    assert logged_in_as(client) == "ada@example.org"
+
+    late = store(key)
+    assert late["lpcfe_bbb_join:hall-a"] == "handle-a"
+    client.post(reverse("logout"))
+    late["lpcfe_bbb_join:hall-c"] = "handle-c"
+    with pytest.raises(UpdateError):
+        late.save()
+    assert not store().exists(key)
 
 
 def test_login_and_logout_links_in_the_nav(client, registered):

@@ -29,7 +29,11 @@ from sessions.people import Viewer, viewer_for
 
 logger = logging.getLogger(__name__)
 
-PENDING_SESSION_KEY = "lpcfe_bbb_joins"  # {room slug: handle of a stashed join URL}
+
+def _pending_key(room: Room) -> str:
+    """The session key of a room's stashed join handle: one key per room, so that joins into two
+    rooms at once each keep theirs (lpcfe.sessionstore saves key by key)."""
+    return f"lpcfe_bbb_join:{room.slug}"
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -87,9 +91,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
     meetings.count_join(room)
     if settings.BBB_JOIN_MODE == "redirect":
         return HttpResponseSeeOther(url)
-    pending = dict(request.session.get(PENDING_SESSION_KEY, {}))
-    pending[room.slug] = meetings.stash_join(url)
-    request.session[PENDING_SESSION_KEY] = pending
+    request.session[_pending_key(room)] = meetings.stash_join(url)
     return HttpResponseSeeOther(reverse("room", args=[room.slug]))
 
 
@@ -121,7 +123,7 @@ def _room_parts(request: HttpRequest, room: Room) -> dict:
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     """BBB in a frame with the room's chat beside it, or the room and its join button."""
     room = get_object_or_404(Room, slug=slug)
-    handle = request.session.get(PENDING_SESSION_KEY, {}).get(room.slug, "") if hasattr(request, "session") else ""
+    handle = request.session.get(_pending_key(room), "") if hasattr(request, "session") else ""
     in_meeting = meetings.has_join(handle)
     current, following = _schedule(room)
     context = {
@@ -153,11 +155,7 @@ def room_state(request: HttpRequest, slug: str) -> JsonResponse:
 def room_enter(request: HttpRequest, slug: str) -> HttpResponse:
     """The BBB frame's source: redirects to the stashed join URL once, then never again."""
     room = get_object_or_404(Room, slug=slug)
-    pending = dict(request.session.get(PENDING_SESSION_KEY, {}))
-    handle = pending.pop(room.slug, "")
-    if handle:
-        request.session[PENDING_SESSION_KEY] = pending
-    url = meetings.take_join(handle)
+    url = meetings.take_join(request.session.pop(_pending_key(room), ""))
     if url is None:
         return render(
             request,
