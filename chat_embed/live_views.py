@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from chat_embed import live
 from chat_embed.models import MatrixAccount, MatrixRoom
@@ -75,7 +75,7 @@ def appservice_query(request: HttpRequest, **kwargs: str) -> HttpResponse:
     return _matrix_error(404, "M_NOT_FOUND", "Not ours.")
 
 
-@require_GET
+@require_safe
 def authorize(request: HttpRequest) -> HttpResponse:
     """nginx asks (nchan_authorize_request) before each subscription: 204 yes, 403 no."""
     channel = request.headers.get("X-Channel-Id", "")
@@ -103,7 +103,7 @@ def ticket(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@require_GET
+@require_safe
 def history(request: HttpRequest, room_slug: str) -> JsonResponse:
     """?before=<event ID> → the page of messages before it; the same for every viewer."""
     room = get_object_or_404(Room, slug=room_slug)

@@ -57,6 +57,9 @@ def site():
         "call": "getMeetings",
         "record_id": "no-such-recording",
         "role": "tracks",
+        "txn_id": "1",
+        "user_id": "@nobody:lpcfe.test",
+        "alias": "#nowhere:lpcfe.test",
     }
 
 
