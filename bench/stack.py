@@ -80,6 +80,20 @@ def _stop_pid(pid: int, timeout: float = 15) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def _stop_child(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM a process this launcher started (its own session) and reap it; SIGKILL its group if
+    it does not end. (_stop_pid cannot tell a child that exited from one still running.)"""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
 # -- PostgreSQL -------------------------------------------------------------------------------------
 class Postgres:
     """A role and databases for this run in Debian's packaged cluster."""
@@ -515,9 +529,7 @@ class Redis:
         logger.info("redis-server on 127.0.0.1:%d", self.port)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            _stop_pid(self.process.pid)
-            self.process.wait(5)
+        _stop_child(self.process)
 
     def restart(self) -> None:
         """Stop and start again on the same port, empty (what a restart without persistence does)."""
@@ -577,9 +589,7 @@ class Nginx:
 
     def stop(self) -> None:
         """nginx's fast stop: open streams are cut, as in a crash or a restart."""
-        if self.process is not None and self.process.poll() is None:
-            _stop_pid(self.process.pid)
-            self.process.wait(5)
+        _stop_child(self.process)
 
     def restart(self) -> None:
         self.stop()

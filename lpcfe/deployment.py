@@ -174,7 +174,8 @@ class Location:
         return "\n".join(lines)
 
 
-def _proxy(upstream: str, *, read_timeout: int = 60, host: str = "$host") -> list[str]:
+def _proxy(upstream: str, *, read_timeout: int = 60, host: str = "$http_host") -> list[str]:
+    # The Host the browser sent, port included: Django checks a POST's Origin against it.
     return [
         f"proxy_pass http://{upstream};",
         "proxy_http_version 1.1;",
