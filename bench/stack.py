@@ -591,10 +591,6 @@ class Nginx:
         """nginx's fast stop: open streams are cut, as in a crash or a restart."""
         _stop_child(self.process)
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
 
 def loopback_topology(root: Path, *, workers: int = 1, frontends: int = 1, **fixed: Any) -> Topology:
     """The deployment's Topology on free loopback ports with every folder under `root`; `fixed`
