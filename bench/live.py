@@ -10,7 +10,7 @@ measured from the send to each receiver (p95 per message to the last receiver, a
 the homeserver's CPU (utime + stime from /proc) over the sending window, per message.
 
 Stack: LocalSynapse (SQLite) with the application service registered, lpcfe under gunicorn (SQLite),
-nginx + redis-server (the minimal launcher of tests/fixtures/liveedge.py), all on loopback.
+redis-server and nginx with the deployment's site (bench.stack.LiveEdge), all on loopback.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ import aiohttp
 
 from bench.chat import ClientShape, client_shape
 from bench.report import percentile
-from bench.stack import REPO, FrontEnd
+from bench.stack import REPO, FrontEnd, LiveEdge
 from chat_embed.localsynapse import LocalSynapse, free_port
+from lpcfe.deployment import APPSERVICE_BOT, LIVE_PATH, appservice_registration
 
 MARK = "bench-live:"
 SERVER_NAME = "bench.test"
-BOT = "lpcfe-live"
 CLOCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -160,24 +160,17 @@ async def sync_viewer(
 # -- the stack ---------------------------------------------------------------------------------------
 class Stack:
     def __init__(self, root: Path, front_workers: int) -> None:
-        from tests.fixtures.liveedge import Nginx, Redis
-
         self.root = root
         self.hs_token, self.as_token = secrets.token_hex(24), secrets.token_hex(24)
         self.app_port = free_port()
-        self.redis = Redis(root / "redis")
-        self.nginx = Nginx(root / "nginx", self.app_port, self.redis)
+        self.edge = LiveEdge(root / "edge", [f"127.0.0.1:{self.app_port}"])
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lpcfe.settings")
-        registration = {
-            "id": "lpcfe-live",
-            "url": self.nginx.front_url,
-            "as_token": self.as_token,
-            "hs_token": self.hs_token,
-            "sender_localpart": BOT,
-            "rate_limited": False,
-            "receive_ephemeral": False,
-            "namespaces": {"users": [{"exclusive": True, "regex": f"@{BOT}:bench\\.test"}], "aliases": [], "rooms": []},
-        }
+        registration = appservice_registration(
+            self.edge.nginx.topology.internal_url,
+            hs_token=self.hs_token,
+            as_token=self.as_token,
+            server_name=SERVER_NAME,
+        )
         self.synapse = LocalSynapse(
             root / "synapse",
             server_name=SERVER_NAME,
@@ -196,22 +189,21 @@ class Stack:
 
     def start(self) -> None:
         self.synapse.start()
-        self.redis.start()
-        self.nginx.start()
+        self.edge.start()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "lpcfe.settings",
             "SECRET_KEY": secrets.token_hex(32),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SITE_URL": self.nginx.front_url,
+            "SITE_URL": self.edge.nginx.site_url,
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_COOKIES": "0",
             "LPCFE_DATA_DIR": str(self.root / "data"),
             "MATRIX_APPSERVICE_HS_TOKEN": self.hs_token,
             "MATRIX_APPSERVICE_AS_TOKEN": self.as_token,
-            "MATRIX_APPSERVICE_BOT": BOT,
-            "LIVE_SUBSCRIBE_PATH": "/live/",
-            "LIVE_PUBLISH_URL": self.nginx.publish_url,
+            "MATRIX_APPSERVICE_BOT": APPSERVICE_BOT,
+            "LIVE_SUBSCRIBE_PATH": LIVE_PATH,
+            "LIVE_PUBLISH_URL": self.edge.nginx.publish_url,
             "LOG_LEVEL": "WARNING",
             **self.synapse.env(),
         }
@@ -230,19 +222,19 @@ class Stack:
         return json.loads(self.front.manage("shell", "-c", code, quiet=True).strip().splitlines()[-1])
 
     def stop(self) -> None:
-        for part in (self.front, self.nginx, self.redis, self.synapse):
+        for part in (self.front, self.edge, self.synapse):
             if part is not None:
                 with contextlib.suppress(Exception):
                     part.stop()
 
     def pids(self) -> dict[str, list[int]]:
-        nginx_pid = self.nginx.process.pid if self.nginx.process else 0
+        nginx_pid = self.edge.nginx.process.pid if self.edge.nginx.process else 0
         front_pid = self.front.process.pid if self.front and self.front.process else 0
         return {
             "homeserver": [self.synapse._running_pid() or 0],
             "front_end": [front_pid, *children(front_pid)],
             "nginx": [nginx_pid, *children(nginx_pid)],
-            "redis": [self.redis.process.pid if self.redis.process else 0],
+            "redis": [self.edge.redis.process.pid if self.edge.redis.process else 0],
         }
 
 
@@ -364,7 +356,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         room_id = room["room_id"]
         async with http.post(
             hs + "/_matrix/client/v3/register",
-            json={"type": "m.login.application_service", "username": BOT, "inhibit_login": True},
+            json={"type": "m.login.application_service", "username": APPSERVICE_BOT, "inhibit_login": True},
             headers={"Authorization": f"Bearer {stack.as_token}"},
         ) as reply:
             assert reply.status in (200, 400), await reply.text()
@@ -374,7 +366,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
             admin_token,
             "POST",
             f"/_synapse/admin/v1/join/{quote(room_id)}",
-            {"user_id": f"@{BOT}:{SERVER_NAME}"},
+            {"user_id": f"@{APPSERVICE_BOT}:{SERVER_NAME}"},
         )
         most_live = max(args.viewers or [0])
         setup = stack.shell(
@@ -409,7 +401,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         ) as reply:
             assert reply.status == 200
         await asyncio.sleep(2)
-        url = stack.nginx.front_url + "/live/" + setup["channel"]
+        url = stack.edge.nginx.site_url + LIVE_PATH + setup["channel"]
         sync_tokens: list[str] = []
         if args.sync_viewers:
             sync_tokens = await make_people(http, hs, admin_token, room_id, max(args.sync_viewers), "viewer")

@@ -11,6 +11,8 @@ and stopped afterwards.
 - With synapse_workers (or more than one front end): the production topology from the files
   lpcfe.deployment writes, on free loopback ports: redis-server, Synapse's main process, an event
   persister and N sync workers, the front ends sharing the Redis cache, nginx in front of it all.
+- LiveEdge: the same redis-server and nginx (the deployment's site, with the live chat's nchan
+  locations) in front of a front end started elsewhere: the live chat's tests and benchmark.
 
 Everything registers its own clean-up on an ExitStack, so an error or Ctrl-C anywhere stops
 what was started, in reverse order, and nothing else.
@@ -29,11 +31,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from chat_embed.localsynapse import LocalSynapse, raised_rate_limits
-from lpcfe.deployment import conference_synapse_settings
+from lpcfe.deployment import Topology, conference_synapse_settings, nginx_main, nginx_site, write
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,20 @@ def _stop_pid(pid: int, timeout: float = 15) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _stop_child(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM a process this launcher started (its own session) and reap it; SIGKILL its group if
+    it does not end. (_stop_pid cannot tell a child that exited from one still running.)"""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------------
@@ -486,8 +503,8 @@ NGINX = "/usr/sbin/nginx"
 
 
 class Redis:
-    """A private redis-server on loopback: Synapse's replication bus and the front end's cache.
-    Nothing is saved to disk, as a cache and a pub/sub bus need not be."""
+    """A private redis-server on loopback: Synapse's replication bus, the front end's cache and the
+    live chat's channels. Nothing is saved to disk, as a cache and a pub/sub bus need not be."""
 
     def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root
@@ -512,9 +529,7 @@ class Redis:
         logger.info("redis-server on 127.0.0.1:%d", self.port)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            _stop_pid(self.process.pid)
-            self.process.wait(5)
+        _stop_child(self.process)
 
     def restart(self) -> None:
         """Stop and start again on the same port, empty (what a restart without persistence does)."""
@@ -523,26 +538,40 @@ class Redis:
 
 
 class Nginx:
-    """A private nginx on loopback serving the deployment's generated site."""
+    """A private nginx on loopback serving the deployment's site (live chat included), rendered
+    from `topology` into `root`."""
 
-    def __init__(self, root: Path, topology, site: Path) -> None:
+    def __init__(self, root: Path, topology: Topology) -> None:
         self.root = root
         self.topology = topology
-        self.site = site
         self.process: subprocess.Popen | None = None
 
     @property
     def access_log(self) -> Path:
         return self.root / "nginx-access.log"
 
-    def start(self) -> None:
-        from lpcfe.deployment import nginx_main
+    @property
+    def site_url(self) -> str:
+        return self.topology.site_url
 
+    @property
+    def publish_url(self) -> str:
+        return self.topology.publish_url
+
+    def another(self, root: Path) -> Nginx:
+        """A second nginx server on ports of its own, with the same upstreams and Redis (as a second
+        machine serving the same site would be)."""
+        ports = {name: free_port() for name in ("site_listen", "matrix_listen", "internal_listen")}
+        return Nginx(root, replace(self.topology, **ports))
+
+    def start(self) -> None:
         if not Path(NGINX).exists():
-            raise StackError("nginx is not installed: run bin/setup --dev (Debian package nginx).")
+            raise StackError("nginx is not installed: run bin/setup --dev (Debian packages nginx, libnginx-mod-nchan).")
         self.root.mkdir(parents=True, exist_ok=True)
+        site = self.root / "lpcfe.conf"
+        site.write_text(nginx_site(self.topology))
         conf = self.root / "nginx.conf"
-        conf.write_text(nginx_main(self.topology, self.site, self.root))
+        conf.write_text(nginx_main(self.topology, site, self.root))
         checked = subprocess.run([NGINX, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
         if checked.returncode != 0:
             raise StackError(f"nginx refused {conf}: {checked.stderr.strip()}")
@@ -553,53 +582,82 @@ class Nginx:
             stderr=(self.root / "nginx-console.log").open("ab"),
             start_new_session=True,
         )
-        for port in {self.topology.site_listen, self.topology.matrix_listen}:
+        t = self.topology
+        for port in {t.site_listen, t.matrix_listen, t.internal_listen}:
             _wait_for_port(port, 15, "nginx")
-        logger.info("nginx: site %s, Matrix %s", self.topology.site_url, self.topology.matrix_url)
+        logger.info("nginx: site %s, Matrix %s", t.site_url, t.matrix_url)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            # SIGQUIT: nginx's graceful stop of the master and its workers.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGQUIT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        """nginx's fast stop: open streams are cut, as in a crash or a restart."""
+        _stop_child(self.process)
 
 
-def loopback_topology(root: Path, *, server_name: str, workers: int, frontends: int, redis_port: int, database):
-    """The deployment's Topology on free loopback ports with every folder under `root`."""
-    from lpcfe.deployment import Topology
-
+def loopback_topology(root: Path, *, workers: int = 1, frontends: int = 1, **fixed: Any) -> Topology:
+    """The deployment's Topology on free loopback ports with every folder under `root`; `fixed`
+    names what the caller knows (server_name, redis_port, synapse_database, or a port)."""
+    ports = {
+        "site_listen": free_port(),
+        "matrix_listen": free_port(),
+        "internal_listen": free_port(),
+        "gunicorn_binds": [f"127.0.0.1:{free_port()}" for _ in range(frontends)],
+        "synapse_main_port": free_port(),
+        "synapse_replication_port": free_port(),
+        "worker_ports": [free_port() for _ in range(workers)],
+        "worker_replication_ports": [free_port() for _ in range(workers)],
+        "persister_port": free_port(),
+        "persister_replication_port": free_port(),
+    }
     return Topology(
-        site_host="127.0.0.1",
-        matrix_host="127.0.0.1",
-        server_name=server_name,
-        workers=workers,
-        cores=1,
-        app_dir=REPO,
-        python=Path(sys.executable),
-        config_dir=root / "deploy" / "lpcfe",
-        synapse_config_dir=root / "deploy" / "synapse",
-        synapse_data_dir=root / "synapse-data",
-        log_dir=root / "synapse-logs",
-        pid_dir=root / "deploy" / "synapse",
-        tls=False,
-        site_listen=free_port(),
-        matrix_listen=free_port(),
-        gunicorn_binds=[f"127.0.0.1:{free_port()}" for _ in range(frontends)],
-        synapse_main_port=free_port(),
-        synapse_replication_port=free_port(),
-        worker_ports=[free_port() for _ in range(workers)],
-        worker_replication_ports=[free_port() for _ in range(workers)],
-        persister_port=free_port(),
-        persister_replication_port=free_port(),
-        redis_port=redis_port,
-        synapse_database=database,
+        **{
+            "site_host": "127.0.0.1",
+            "matrix_host": "127.0.0.1",
+            "workers": workers,
+            "cores": 1,
+            "app_dir": REPO,
+            "python": Path(sys.executable),
+            "config_dir": root / "deploy" / "lpcfe",
+            "synapse_config_dir": root / "deploy" / "synapse",
+            "synapse_data_dir": root / "synapse-data",
+            "log_dir": root / "synapse-logs",
+            "pid_dir": root / "deploy" / "synapse",
+            "tls": False,
+            **ports,
+            **fixed,
+        }
     )
+
+
+class LiveEdge:
+    """redis-server and nginx serving the deployment's site in front of front ends that already
+    listen (`front_ends`, host:port): what the live chat's tests and benchmark put between their
+    browsers, their homeserver and their front end. The site's Matrix routes lead nowhere here: those
+    clients reach their homeserver directly."""
+
+    def __init__(self, root: Path, front_ends: list[str], **fixed: Any) -> None:
+        self.root = root
+        self.redis = Redis(root / "redis")
+        topology = loopback_topology(
+            root, server_name="localhost", redis_port=self.redis.port, gunicorn_binds=front_ends, **fixed
+        )
+        self.nginx = Nginx(root / "nginx", topology)
+        self.others: list[Nginx] = []
+
+    def start(self) -> LiveEdge:
+        self.redis.start()
+        self.nginx.start()
+        return self
+
+    def another_nginx(self) -> Nginx:
+        """A second nginx server sharing the Redis."""
+        other = self.nginx.another(self.root / f"nginx-{len(self.others) + 2}")
+        self.others.append(other)
+        other.start()
+        return other
+
+    def stop(self) -> None:
+        for server in [*self.others, self.nginx]:
+            server.stop()
+        self.redis.stop()
 
 
 def _last_lines(text: str, count: int) -> str:
@@ -750,7 +808,7 @@ class Stack:
             cleanup.callback(front.stop)
             front.start()
         if self.topology is not None:
-            self.nginx = Nginx(self.root / "nginx", self.topology, self.topology_file("nginx", "lpcfe.conf"))
+            self.nginx = Nginx(self.root / "nginx", self.topology)
             cleanup.callback(self.nginx.stop)
             self.nginx.start()
             self.front.public_url = self.topology.site_url
@@ -761,18 +819,16 @@ class Stack:
 
     def _start_topology(self, cleanup: contextlib.ExitStack, database: dict[str, Any]) -> None:
         """Redis, then Synapse's main process and workers from the files lpcfe.deployment writes."""
-        from lpcfe.deployment import write
-
         self.redis = Redis(self.root / "redis")
         cleanup.callback(self.redis.stop)
         self.redis.start()
         self.topology = loopback_topology(
             self.root,
-            server_name="bench.lpcfe.test",
             workers=max(1, self.synapse_workers),
             frontends=self.frontends,
+            server_name="bench.lpcfe.test",
             redis_port=self.redis.port,
-            database=database,
+            synapse_database=database,
         )
         self.topology.extra_synapse_config = {**raised_rate_limits(), "bcrypt_rounds": self.bcrypt_rounds}
         write(self.topology, self.root / "deploy")

@@ -10,7 +10,7 @@ hands it to every viewer's EventSource.
   A page framed by BBB has no cookies: it holds a signed pass (from the token hand-off) that
   buys single-use tickets, one per connection.
 - `history_page` serves "load earlier" once per room and page from the shared cache.
-- chat_embed.live_nginx returns the nchan parts of an nginx configuration.
+- lpcfe.deployment writes the nchan parts of nginx's site and the registration for Synapse.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat_embed.models import AppserviceTransaction, MatrixAccount, MatrixRoom
+from lpcfe.deployment import appservice_registration
 from sessions.models import Room
 from sessions.people import Viewer
 
@@ -284,17 +285,11 @@ def registration(url: str, alias_patterns: list[str] | None = None) -> dict[str,
         else:
             localparts = MatrixRoom.objects.order_by("alias_localpart").values_list("alias_localpart", flat=True)
             alias_patterns = [f"#{re.escape(lp)}:{server}" for lp in localparts]
-    return {
-        "id": "lpcfe-live",
-        "url": url.rstrip("/"),
-        "as_token": settings.MATRIX_APPSERVICE_AS_TOKEN,
-        "hs_token": settings.MATRIX_APPSERVICE_HS_TOKEN,
-        "sender_localpart": settings.MATRIX_APPSERVICE_BOT,
-        "rate_limited": False,
-        "receive_ephemeral": False,  # typing, receipts and presence are never shown
-        "namespaces": {
-            "users": [{"exclusive": True, "regex": f"@{re.escape(settings.MATRIX_APPSERVICE_BOT)}:{server}"}],
-            "aliases": [{"exclusive": False, "regex": pattern} for pattern in alias_patterns],
-            "rooms": [],
-        },
-    }
+    return appservice_registration(
+        url,
+        hs_token=settings.MATRIX_APPSERVICE_HS_TOKEN,
+        as_token=settings.MATRIX_APPSERVICE_AS_TOKEN,
+        server_name=settings.MATRIX_SERVER_NAME,
+        bot=settings.MATRIX_APPSERVICE_BOT,
+        aliases=alias_patterns,
+    )

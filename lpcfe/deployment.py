@@ -1,12 +1,14 @@
-"""The production topology, written out from one description: nginx, gunicorn, systemd units, and
-Synapse as a main process with generic workers behind Redis replication.
+"""The production topology, written out from one description: nginx, gunicorn, systemd units,
+Synapse as a main process with generic workers behind Redis replication, and the live chat
+(nginx's nchan module on the same Redis, fed by Synapse's application service pushes).
 
     python -m lpcfe.deployment --workers 4 --site-host conference.example.org \\
         --matrix-host matrix.example.org --server-name example.org --out deploy
 
 writes every file into `deploy/` (see docs/deployment.md for where each goes). The test suite and
 the benchmark render the same files with loopback ports and temporary folders
-(`bench.stack.loopback_topology`), so what is tested is what is deployed.
+(`bench.stack.loopback_topology`), so what is tested is what is deployed; the live chat's tests and
+benchmark run the same nginx site in front of their own front end (`bench.stack.LiveEdge`).
 
 The nginx site is built from `Upstream`s and `Location`s: a feature that needs its own route adds an
 Upstream to `nginx_upstreams()` and a Location to `site_locations()` or `matrix_locations()` rather
@@ -16,9 +18,13 @@ than editing the rendered text.
 from __future__ import annotations
 
 import argparse
+import grp
 import os
+import pwd
+import re
 import secrets
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,16 @@ WRITER_ROUTES = (
     r"^/_matrix/client/(r0|v3|unstable)/sendToDevice/",
 )
 PERSISTER = "persister1"
+
+# The live chat (docs/live-chat.md): browsers subscribe to one nchan channel per room under LIVE_PATH;
+# the front end publishes under PUBLISH_PATH on a loopback-only server.
+NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+LIVE_PATH = "/live/"
+PUBLISH_PATH = "/pub/"
+LIVE_CHANNEL = "(room[0-9]+)$"
+LIVE_BUFFER = 100  # messages a channel keeps: a new viewer's first paint
+APPSERVICE_BOT = "lpcfe-live"
+APPSERVICE_FILE = "lpcfe-live.yaml"
 
 
 @dataclass
@@ -71,6 +87,9 @@ class Topology:
     worker_replication_ports: list[int] = field(default_factory=list)  # default 9101…
     persister_port: int = 8100
     persister_replication_port: int = 9100
+    # Loopback only: nchan's publisher (the front end publishes there) and the application service
+    # route (Synapse pushes there).
+    internal_listen: int = 8081
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     synapse_database: dict[str, Any] = field(
@@ -78,6 +97,7 @@ class Topology:
     )
     extra_synapse_config: dict[str, Any] = field(default_factory=dict)  # tests: lifted rate limits
     pid_dir: Path | None = None  # loopback runs keep pid files in their folder
+    static_dir: Path | None = None  # default: app_dir/staticfiles (manage.py collectstatic)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -107,6 +127,14 @@ class Topology:
     def matrix_url(self) -> str:
         return _url(self.tls, self.matrix_host, self.matrix_listen)
 
+    @property
+    def internal_url(self) -> str:
+        return f"http://127.0.0.1:{self.internal_listen}"
+
+    @property
+    def publish_url(self) -> str:
+        return self.internal_url + PUBLISH_PATH.rstrip("/")
+
 
 def _url(tls: bool, host: str, port: int) -> str:
     default = 443 if tls else 80
@@ -119,15 +147,17 @@ class Upstream:
     name: str
     servers: list[str]
     balance: str = ""  # e.g. "hash $mx_user consistent", "least_conn"; empty: round robin
-    keepalive: int = 16
+    keepalive: int = 16  # 0: none
+    directive: str = "server"  # nchan's Redis upstreams name theirs with nchan_redis_server
 
     def render(self) -> str:
         lines = [f"upstream {self.name} {{"]
         if self.balance:
             lines.append(f"    {self.balance};")
-        lines += [f"    server {s};" for s in self.servers]
-        lines += [f"    keepalive {self.keepalive};", "}"]
-        return "\n".join(lines)
+        lines += [f"    {self.directive} {s};" for s in self.servers]
+        if self.keepalive:
+            lines.append(f"    keepalive {self.keepalive};")
+        return "\n".join([*lines, "}"])
 
 
 @dataclass
@@ -144,12 +174,13 @@ class Location:
         return "\n".join(lines)
 
 
-def _proxy(upstream: str, *, read_timeout: int = 60) -> list[str]:
+def _proxy(upstream: str, *, read_timeout: int = 60, host: str = "$http_host") -> list[str]:
+    # The Host the browser sent, port included: Django checks a POST's Origin against it.
     return [
         f"proxy_pass http://{upstream};",
         "proxy_http_version 1.1;",
         'proxy_set_header Connection "";',
-        "proxy_set_header Host $host;",
+        f"proxy_set_header Host {host};",
         "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $remote_addr;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
@@ -182,18 +213,64 @@ def nginx_upstreams(t: Topology) -> list[Upstream]:
         Upstream("synapse_room", workers, "hash $mx_room consistent"),
         Upstream("synapse_any", workers, "least_conn"),
         Upstream("synapse_writer", [f"127.0.0.1:{t.persister_port}"]),
+        # Every nginx server of the site names the same Redis: a message published through one reaches
+        # the viewers of all, with one message ID.
+        Upstream(
+            "lpcfe_live_redis", [f"redis://{t.redis_host}:{t.redis_port}"], keepalive=0, directive="nchan_redis_server"
+        ),
+    ]
+
+
+def _nchan_storage() -> list[str]:
+    return [
+        f"nchan_message_buffer_length {LIVE_BUFFER};",
+        "nchan_message_timeout 1d;",
+        "nchan_redis_pass lpcfe_live_redis;",
     ]
 
 
 def site_locations(t: Topology) -> list[Location]:
-    static = str(t.app_dir / "staticfiles") + "/"
+    static = str(t.static_dir or t.app_dir / "staticfiles") + "/"
+    authorize = [
+        "internal;",
+        *_proxy("lpcfe_app/chat/live/authorize/"),
+        "proxy_pass_request_body off;",
+        'proxy_set_header Content-Length "";',
+        "proxy_set_header X-Original-URI $request_uri;",
+        "proxy_set_header X-Channel-Id $nchan_channel_id;",
+    ]
+    subscribe = [
+        "nchan_subscriber eventsource;",
+        "nchan_channel_id $1;",
+        "nchan_authorize_request /_lpcfe_live_authorize;",
+        "nchan_subscriber_first_message oldest;",
+        "nchan_subscriber_last_message_id $http_last_event_id $arg_last_event_id;",
+        "nchan_eventsource_ping_interval 30;",
+        'add_header Cache-Control "no-store";',
+        *_nchan_storage(),
+    ]
     return [
         Location(
             "/static/",
             [f"alias {static};", "expires 7d;", 'add_header Cache-Control "public";', "access_log off;"],
             "collected static files (manage.py collectstatic); whitenoise serves them too, nginx is cheaper",
         ),
+        Location("= /_lpcfe_live_authorize", authorize, "the front end says whether a viewer may read a channel"),
+        Location(
+            f"~ ^{LIVE_PATH}{LIVE_CHANNEL}", subscribe, "live chat: one EventSource per viewer, one channel per room"
+        ),
+        Location("^~ /_matrix/app/", ["return 404;"], "the homeserver pushes on the loopback server only"),
         Location("/", _proxy("lpcfe_app"), "the front end under gunicorn"),
+    ]
+
+
+def internal_locations(t: Topology) -> list[Location]:
+    publish = ["nchan_publisher http;", "nchan_channel_id $1;", *_nchan_storage()]
+    return [
+        Location(f"~ ^{PUBLISH_PATH}{LIVE_CHANNEL}", publish, "the front end publishes each pushed message once"),
+        # As if it came to the site: Django answers only for its ALLOWED_HOSTS.
+        Location("/_matrix/app/", _proxy("lpcfe_app", host=t.site_host), "Synapse's application service pushes"),
+        Location("/", ["return 404;"]),
     ]
 
 
@@ -213,10 +290,10 @@ def matrix_locations(t: Topology) -> list[Location]:
     ]
 
 
-def _server(t: Topology, host: str, port: int, locations: list[Location], extra: list[str]) -> str:
+def _server(host: str, port: int, locations: list[Location], extra: list[str], tls_dir: Path | None) -> str:
     lines = ["server {"]
-    if t.tls:
-        cert = t.tls_dir / host
+    if tls_dir:
+        cert = tls_dir / host
         lines += [
             f"    listen {port} ssl http2;",
             f"    listen [::]:{port} ssl http2;",
@@ -248,10 +325,14 @@ def nginx_site(t: Topology) -> str:
             "    location /.well-known/acme-challenge/ { root /var/www/html; }\n"
             "    location / { return 301 https://$host$request_uri; }\n}"
         )
-    parts.append(_server(t, t.site_host, t.site_listen, site_locations(t), ["client_max_body_size 10m;"]))
+    tls_dir = t.tls_dir if t.tls else None
+    parts.append(_server(t.site_host, t.site_listen, site_locations(t), ["client_max_body_size 10m;"], tls_dir))
     # The front end sends its own HSTS header (SECURE_HSTS_SECONDS); Synapse does not.
     hsts = ['add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'] if t.tls else []
-    parts.append(_server(t, t.matrix_host, t.matrix_listen, matrix_locations(t), ["client_max_body_size 50m;", *hsts]))
+    parts.append(
+        _server(t.matrix_host, t.matrix_listen, matrix_locations(t), ["client_max_body_size 50m;", *hsts], tls_dir)
+    )
+    parts.append(_server("127.0.0.1", t.internal_listen, internal_locations(t), [], None))
     return "\n\n".join(parts) + "\n"
 
 
@@ -260,11 +341,18 @@ def nginx_main(t: Topology, site: Path, run_dir: Path) -> str:
     temp = "\n".join(
         f"    {kind}_temp_path {run_dir / (kind + '_temp')};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi")
     )
-    return f"""daemon off;
+    # Debian's own nginx.conf loads the module from /etc/nginx/modules-enabled (libnginx-mod-nchan).
+    # The workers run as whoever starts it, to read the run's private folders and raise their file
+    # limit for thousands of live viewers (nginx ignores `user` when not started by root).
+    user, group = pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+    return f"""load_module {NCHAN_MODULE};
+daemon off;
+user {user} {group};
 worker_processes 2;
+worker_rlimit_nofile 65536;
 pid {run_dir / "nginx.pid"};
 error_log {run_dir / "nginx-error.log"} warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 16384; }}
 http {{
     include /etc/nginx/mime.types;
     log_format routed '$remote_addr "$request" $status $upstream_addr $request_time';
@@ -297,9 +385,10 @@ accesslog = "-"
 """
 
 
-def lpcfe_env(t: Topology) -> str:
-    """The front end's settings that follow from the topology; the organiser adds the rest
-    (LDAP_*, BBB_*, MATRIX_ADMIN_TOKEN, SCHEDULE_SOURCE) as docs/deployment.md says."""
+def lpcfe_env(t: Topology, appservice: dict[str, Any]) -> str:
+    """The front end's settings that follow from the topology and the application service
+    registration; the organiser adds the rest (LDAP_*, BBB_*, MATRIX_ADMIN_TOKEN, SCHEDULE_SOURCE)
+    as docs/deployment.md says."""
     return f"""# Generated by `python -m lpcfe.deployment`; add the settings docs/deployment.md lists.
 SECRET_KEY={secrets.token_urlsafe(50)}
 SITE_URL={t.site_url}
@@ -311,6 +400,11 @@ CACHE_URL=redis://{t.redis_host}:{t.redis_port}/1
 MATRIX_URL=http://127.0.0.1:{t.synapse_main_port}
 MATRIX_PUBLIC_URL={t.matrix_url}
 MATRIX_SERVER_NAME={t.server_name}
+MATRIX_APPSERVICE_HS_TOKEN={appservice["hs_token"]}
+MATRIX_APPSERVICE_AS_TOKEN={appservice["as_token"]}
+MATRIX_APPSERVICE_BOT={appservice["sender_localpart"]}
+LIVE_SUBSCRIBE_PATH={LIVE_PATH}
+LIVE_PUBLISH_URL={t.publish_url}
 """
 
 
@@ -420,6 +514,29 @@ def systemd_units(t: Topology) -> dict[str, str]:
 
 
 # -- Synapse ------------------------------------------------------------------------------------------------
+def appservice_registration(
+    url: str, *, hs_token: str, as_token: str, server_name: str, bot: str = APPSERVICE_BOT, aliases: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The live chat's application service registration (Synapse's `app_service_config_files`):
+    Synapse pushes every event of a room the bot is in to `url`, once, with `hs_token`. `aliases`
+    (regular expressions) name rooms it pushes whether the bot is in them or not."""
+    server = re.escape(server_name)
+    return {
+        "id": "lpcfe-live",
+        "url": url.rstrip("/"),
+        "as_token": as_token,
+        "hs_token": hs_token,
+        "sender_localpart": bot,
+        "rate_limited": False,
+        "receive_ephemeral": False,  # typing, receipts and presence are never shown
+        "namespaces": {
+            "users": [{"exclusive": True, "regex": f"@{re.escape(bot)}:{server}"}],
+            "aliases": [{"exclusive": False, "regex": pattern} for pattern in aliases],
+            "rooms": [],
+        },
+    }
+
+
 def conference_synapse_settings() -> dict[str, Any]:
     """What docs/matrix.md recommends for a homeserver that serves a conference (every Synapse
     lpcfe starts uses these too: the demo's, the tests', the benchmark's)."""
@@ -499,6 +616,10 @@ def synapse_files(t: Topology) -> dict[str, str]:
         # hand them over, so the main process only does what cannot be spread.
         "stream_writers": {"events": PERSISTER, "typing": PERSISTER, "receipts": PERSISTER, "to_device": PERSISTER},
         "run_background_tasks_on": "main",
+        # Every process reads the registration: the main process pushes the events (Synapse's default
+        # for notify_appservices_from_worker), and every worker must know the bot's as_token and its
+        # exclusive user namespace for the requests it answers.
+        "app_service_config_files": [str(conf / APPSERVICE_FILE)],
     }
     if t.pid_dir:
         shared["pid_file"] = str(t.pid_dir / "synapse-main.pid")
@@ -563,11 +684,22 @@ def write(t: Topology, out: Path) -> list[Path]:
         signing_key.chmod(0o600)
         written.append(signing_key)
 
+    # The application service's tokens are made once too: the front end's settings hold the same.
+    registration_file = out / "synapse" / APPSERVICE_FILE
+    known = yaml.safe_load(registration_file.read_text()) if registration_file.exists() else {}
+    appservice = appservice_registration(
+        t.internal_url,
+        hs_token=known.get("hs_token") or secrets.token_urlsafe(32),
+        as_token=known.get("as_token") or secrets.token_urlsafe(32),
+        server_name=t.server_name,
+    )
+    put(registration_file, yaml.safe_dump(appservice, sort_keys=False), 0o600)
+
     put(out / "nginx" / "lpcfe.conf", nginx_site(t))
     put(out / "lpcfe" / "gunicorn.conf.py", gunicorn_conf(t))
     env_file = out / "lpcfe" / "lpcfe.env"
     if not env_file.exists():  # holds the SECRET_KEY and the organiser's own settings
-        put(env_file, lpcfe_env(t), 0o600)
+        put(env_file, lpcfe_env(t, appservice), 0o600)
     for name, text in systemd_units(t).items():
         put(out / "systemd" / name, text)
     for name, text in synapse_files(t).items():
@@ -578,7 +710,8 @@ def write(t: Topology, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lpcfe.deployment",
-        description="Write the production configuration (nginx, gunicorn, systemd, Synapse with workers) "
+        description="Write the production configuration (nginx with the live chat, gunicorn, systemd, Synapse "
+        "with workers and the live chat's application service) "
         "into one folder; docs/deployment.md says where each file goes.",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to write into (made if missing)")

@@ -161,6 +161,8 @@ CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
 # Security: production defaults are strict; `manage.py check --deploy` stays clean.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The homeserver pushes to the application service over loopback, in plain HTTP (docs/live-chat.md).
+SECURE_REDIRECT_EXEMPT = [r"^_matrix/app/"]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)

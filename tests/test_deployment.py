@@ -1,6 +1,7 @@
 """The organiser's deployment: `python -m lpcfe.deployment` writes nginx, gunicorn, systemd and
-Synapse files that the real tools accept (nginx -t, systemd-analyze verify, Synapse's own config
-loader), with the Matrix routes the workers topology needs."""
+Synapse files that the real tools accept (nginx -t with the nchan module, systemd-analyze verify,
+Synapse's own config loader), with the Matrix routes the workers topology needs and the live chat
+(nchan locations, the application service registration, the front end's LIVE_* settings)."""
 
 import re
 import shutil
@@ -57,6 +58,10 @@ def nginx_check(site: Path, run: Path, topology: Topology) -> subprocess.Complet
     return subprocess.run([NGINX, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=60)
 
 
+def env_settings(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
 def test_the_command_writes_every_file_and_keeps_secrets_when_run_again(tmp_path, capsys):
     out = tmp_path / "deploy"
     argv = ["--out", str(out), "--site-host", "conf.example.org", "--matrix-host", "matrix.example.org"]
@@ -74,6 +79,7 @@ def test_the_command_writes_every_file_and_keeps_secrets_when_run_again(tmp_path
         "systemd/matrix-synapse-persister1.service",
         "synapse/homeserver.yaml",
         "synapse/workers/worker4.yaml",
+        "synapse/lpcfe-live.yaml",
     ):
         assert (out / name).is_file() and str(out / name) in printed
     assert not (out / "synapse/workers/worker5.yaml").exists()
@@ -83,11 +89,14 @@ def test_the_command_writes_every_file_and_keeps_secrets_when_run_again(tmp_path
     env = (out / "lpcfe/lpcfe.env").read_text()
     assert (out / "synapse/secrets/macaroon_secret_key").stat().st_mode & 0o077 == 0
     assert (out / "lpcfe/lpcfe.env").stat().st_mode & 0o077 == 0
+    assert (out / "synapse/lpcfe-live.yaml").stat().st_mode & 0o077 == 0
+    registration = yaml.safe_load((out / "synapse/lpcfe-live.yaml").read_text())
     assert "CACHE_URL=redis://127.0.0.1:6379/1" in env and "MATRIX_URL=http://127.0.0.1:8008" in env
     # Generating again (say with more workers) keeps the secrets and the organiser's edited settings.
     (out / "lpcfe/lpcfe.env").write_text(env + "LDAP_URI=ldaps://ldap.example.org\n")
     assert main([*argv[:-4], "--workers", "6"]) == 0
     assert (out / "synapse/secrets/macaroon_secret_key").read_text() == secret
+    assert yaml.safe_load((out / "synapse/lpcfe-live.yaml").read_text()) == registration
     assert "LDAP_URI=ldaps://ldap.example.org" in (out / "lpcfe/lpcfe.env").read_text()
     assert (out / "synapse/workers/worker6.yaml").exists()
 
@@ -179,8 +188,8 @@ def test_systemd_accepts_every_unit(tmp_path):
 
 
 @needs_nginx
-def test_nginx_accepts_the_site_with_tls(tmp_path):
-    topology = organiser_topology(tmp_path, site_listen=18443, matrix_listen=18443)
+def test_nginx_accepts_the_site_with_tls_and_the_live_chat(tmp_path):
+    topology = organiser_topology(tmp_path, site_listen=18443, matrix_listen=18443, internal_listen=18081)
     self_signed(tmp_path / "tls", "conf.example.org", "matrix.example.org")
     write(topology, tmp_path / "out")
     result = nginx_check(tmp_path / "out/nginx/lpcfe.conf", tmp_path / "run", topology)
@@ -188,6 +197,11 @@ def test_nginx_accepts_the_site_with_tls(tmp_path):
     assert "syntax is ok" in result.stderr
     site = (tmp_path / "out/nginx/lpcfe.conf").read_text()
     assert f"alias {ROOT}/staticfiles/;" in site and "return 301 https://$host$request_uri;" in site
+    # nchan's directives are known only with its module loaded (Debian: libnginx-mod-nchan).
+    conf = tmp_path / "run/nginx.conf"
+    conf.write_text(conf.read_text().replace("load_module", "# load_module"))
+    without = subprocess.run([NGINX, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=60)
+    assert without.returncode != 0 and "nchan" in without.stderr
 
 
 @needs_nginx
@@ -205,11 +219,7 @@ def test_the_generated_settings_pass_djangos_deployment_checklist(tmp_path):
     from tests.test_deploy_check import production_env, run_manage
 
     write(organiser_topology(tmp_path), tmp_path / "out")
-    generated = dict(
-        line.split("=", 1)
-        for line in (tmp_path / "out/lpcfe/lpcfe.env").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
+    generated = env_settings(tmp_path / "out/lpcfe/lpcfe.env")
     assert generated["BEHIND_TLS_PROXY"] == "1" and generated["SITE_URL"] == "https://conf.example.org"
     assert len(generated["SECRET_KEY"]) >= 50
     env = production_env(LPCFE_DATA_DIR=str(tmp_path / "data"))
@@ -217,3 +227,64 @@ def test_the_generated_settings_pass_djangos_deployment_checklist(tmp_path):
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_live_chat_is_part_of_the_generated_deployment(tmp_path):
+    """The front end's settings and Synapse's registration share the application service's tokens;
+    Synapse pushes to the loopback server, which hands the pushes to the front end and takes its
+    publishes; browsers subscribe on the site, each subscription asked of the front end."""
+    topology = organiser_topology(tmp_path)
+    write(topology, tmp_path / "out")
+    env = env_settings(tmp_path / "out/lpcfe/lpcfe.env")
+    registration = yaml.safe_load((tmp_path / "out/synapse/lpcfe-live.yaml").read_text())
+    assert (env["MATRIX_APPSERVICE_HS_TOKEN"], env["MATRIX_APPSERVICE_AS_TOKEN"]) == (
+        registration["hs_token"],
+        registration["as_token"],
+    )
+    assert len(registration["hs_token"]) >= 40 and registration["hs_token"] != registration["as_token"]
+    assert env["MATRIX_APPSERVICE_BOT"] == registration["sender_localpart"] == "lpcfe-live"
+    assert env["LIVE_SUBSCRIBE_PATH"] == "/live/"
+    assert env["LIVE_PUBLISH_URL"] == "http://127.0.0.1:8081/pub" and registration["url"] == "http://127.0.0.1:8081"
+
+    site = (tmp_path / "out/nginx/lpcfe.conf").read_text()
+    servers = {re.search(r"server_name ([^;]+);", b)[1]: b for b in site.split("\n\nserver {")[1:]}
+    public, internal, matrix = servers["conf.example.org"], servers["127.0.0.1"], servers["matrix.example.org"]
+    assert "listen 127.0.0.1:8081;" in internal and "listen 443 ssl" in public
+    assert "nchan_publisher" in internal and "nchan_publisher" not in public + matrix
+    assert "nchan_subscriber eventsource;" in public and "nchan_authorize_request /_lpcfe_live_authorize;" in public
+    assert "proxy_pass http://lpcfe_app/chat/live/authorize/;" in public
+    assert "proxy_set_header Host conf.example.org;" in internal  # the pushes pass Django's ALLOWED_HOSTS
+    assert re.search(r"location \^~ /_matrix/app/ \{\n\s+return 404;", public)  # pushes on loopback only
+    redis = re.search(r"upstream lpcfe_live_redis \{\n(.*?)\n\}", site, re.S)[1]
+    assert redis.strip() == "nchan_redis_server redis://127.0.0.1:6379;"
+    assert site.count("nchan_redis_pass lpcfe_live_redis;") == 2  # subscribers and publisher: one store
+
+
+def test_every_synapse_process_loads_the_application_service(tmp_path):
+    from synapse.config.appservice import load_appservices
+    from synapse.config.homeserver import HomeServerConfig
+
+    write(organiser_topology(tmp_path, workers=2), tmp_path / "out")
+    shared = str(tmp_path / "out/synapse/homeserver.yaml")
+    env = env_settings(tmp_path / "out/lpcfe/lpcfe.env")
+    for worker in (None, "persister1", "worker1", "worker2"):
+        args = ["-c", shared] + (["-c", str(tmp_path / f"out/synapse/workers/{worker}.yaml")] if worker else [])
+        config = HomeServerConfig.load_config("lpcfe", args)
+        [service] = load_appservices(config.server.server_name, config.appservice.app_service_config_files)
+        assert (
+            service.hs_token == env["MATRIX_APPSERVICE_HS_TOKEN"] and service.token == env["MATRIX_APPSERVICE_AS_TOKEN"]
+        )
+        assert service.is_exclusive_user("@lpcfe-live:example.org") and service.url == "http://127.0.0.1:8081"
+        # Only the main process sends the transactions (Synapse's default).
+        assert config.worker.should_notify_appservices == (worker is None)
+
+
+@pytest.mark.django_db
+def test_pushes_over_loopback_http_are_not_redirected_to_https(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.MATRIX_APPSERVICE_HS_TOKEN, settings.MATRIX_APPSERVICE_AS_TOKEN = "hs", "as"
+    client = Client()
+    assert client.put("/_matrix/app/v1/transactions/t1").status_code == 401  # answered, not redirected
+    assert client.get("/login/").status_code == 301

@@ -1,6 +1,7 @@
 """Live chat for thousands: the real test Synapse pushes each room event once to the front end
 (Application Service API), the front end publishes it to nchan, and nginx (with nchan and a
-real redis-server, on loopback) fans it out to the chat pages' EventSource.
+real redis-server, on loopback, serving the deployment's own site) fans it out to the chat pages'
+EventSource.
 
 Personas: attendees Alice and Bob, guest Gwen, the organiser's homeserver (the pusher).
 """
@@ -35,7 +36,7 @@ class LiveWorld(ChatWorld):
         super().__init__(synapse, new_page, live_server)
         self.edge = edge
         self.tokens = tokens
-        self.front = edge.nginx.front_url
+        self.front = edge.nginx.site_url
         self.bot = f"@{tokens['bot']}:{synapse.server_name}"
         self.live_server = type("Front", (), {"url": self.front})()  # pages and cookies on nginx
         MatrixClient(synapse.url, synapse.admin_token).register_appservice_user(tokens["bot"], tokens["as_token"])
@@ -177,7 +178,8 @@ def hs_put(world: LiveWorld, txn: str, body: dict, token: str | None = None) -> 
     headers = {"Authorization": f"Bearer {token}"} if token != "" else {}
     if token is None:
         headers = {"Authorization": f"Bearer {world.tokens['hs_token']}"}
-    return requests.put(world.front + f"/_matrix/app/v1/transactions/{txn}", json=body, headers=headers, timeout=10)
+    url = world.edge.nginx.topology.internal_url + f"/_matrix/app/v1/transactions/{txn}"  # where Synapse pushes
+    return requests.put(url, json=body, headers=headers, timeout=10)
 
 
 def test_a_forged_hs_token_is_refused_and_publishes_nothing(world):
@@ -194,6 +196,9 @@ def test_a_forged_hs_token_is_refused_and_publishes_nothing(world):
     assert forged.status_code == 403 and forged.json()["errcode"] == "M_FORBIDDEN"
     missing = hs_put(world, "forged-2", {"events": [event]}, token="")
     assert missing.status_code == 401
+    # The public site does not take pushes at all: only the loopback server does.
+    public = requests.put(world.front + "/_matrix/app/v1/transactions/forged-3", json={"events": [event]}, timeout=10)
+    assert public.status_code == 404
     assert world.published(room) == before
     assert not AppserviceTransaction.objects.filter(txn_id__startswith="forged").exists()
 
@@ -409,7 +414,7 @@ def test_two_nginx_servers_sharing_one_redis_deliver_the_same_stream(world):
     world.hs.send(alice.token, room.room_id, "published through the first nginx")
     world.wait_published(room, 1)
     gwen = guest_cookie("Gwen")
-    _, via_second = sse(second.front_url + f"/live/{world.channel(room)}", cookies=gwen)
+    _, via_second = sse(second.site_url + f"/live/{world.channel(room)}", cookies=gwen)
     _, via_first = sse(world.front + f"/live/{world.channel(room)}", cookies=gwen)
     assert json.loads(via_second[0]["data"])["content"]["body"] == "published through the first nginx"
     assert via_second[0]["id"] == via_first[0]["id"]  # one message ID across servers: resume works on either
