@@ -1,0 +1,80 @@
+"""The scaling sweep's parts: a CPU quota that really caps a process (bench/quota.py) and the
+scalability curve fitted to its throughputs (bench/scaling.py). The sweep itself is
+`python -m bench.scaling` (docs/benchmarks.md, "Scaling under a CPU quota")."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.quota import CpuController, QuotaError, unavailable
+from bench.scaling import fit_usl, usl, workers_for
+
+WHY_NOT = unavailable()
+
+
+@pytest.mark.skipif(
+    WHY_NOT is not None, reason=f"needs a writable cpu controller (cgroups v2 cpu.max or v1 cpu, root): {WHY_NOT}"
+)
+def test_quota_caps_a_busy_process_to_its_share_and_the_group_goes_afterwards():
+    loop = "import time\nend = time.time() + 30\nwhile time.time() < end: pass"
+    busy = subprocess.Popen([sys.executable, "-c", loop])
+    try:
+        with CpuController.find() as quotas:
+            group = quotas.group("test-busy", 20)
+            group.add(busy.pid)
+            before, started = group.usage(), time.monotonic()
+            time.sleep(1.5)
+            used = group.usage() - before
+            seconds = time.monotonic() - started
+            path = group.path
+            assert path.exists()
+            # Unthrottled, a busy loop takes a whole core (or what the shared machine leaves it);
+            # capped at 20 % it gets at most 20 ms of each 100 ms period (+ a tick of accounting).
+            assert used.cpu_s / seconds <= 0.2 + 0.06, used
+            assert used.cpu_s > 0.02, used
+            assert used.periods >= 10 and used.throttled >= used.periods // 2, used
+            assert used.throttled_s > 0.5, used
+        assert not path.exists()
+        # Back in the root group: nothing holds it to 20 % any more.
+        assert str(busy.pid) in (quotas.root / "cgroup.procs").read_text().split()
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=f"needs a writable cpu controller: {WHY_NOT}")
+def test_quota_refuses_a_share_out_of_range_and_leaves_nothing_behind():
+    with CpuController.find() as quotas:
+        with pytest.raises(QuotaError, match="not between 0"):
+            quotas.group("test-zero", 0)
+        assert not list(quotas.root.glob(f"{quotas.tag}-*"))
+
+
+def test_usl_fit_recovers_known_contention_and_coherency():
+    points = {n: usl(n, 40.0, 0.08, 0.02) for n in (1, 2, 3, 4)}
+    fit = fit_usl(points)
+    assert fit["lambda"] == 40.0
+    assert fit["sigma"] == pytest.approx(0.08, abs=1e-9)
+    assert fit["kappa"] == pytest.approx(0.02, abs=1e-9)
+    assert fit["worst_error"] < 1e-9
+    assert fit["peak_workers"] == pytest.approx(((1 - 0.08) / 0.02) ** 0.5)
+
+
+def test_usl_fit_of_linear_and_noisy_super_linear_data_clamps_at_zero():
+    linear = fit_usl({1: 30.0, 2: 60.0, 3: 90.0, 4: 120.0})
+    assert linear["sigma"] == pytest.approx(0) and linear["kappa"] == pytest.approx(0)
+    assert linear["peak_workers"] == float("inf")
+    noisy = fit_usl({1: 30.0, 2: 62.0, 3: 88.0, 4: 121.0})
+    assert noisy["sigma"] >= 0 and noisy["kappa"] >= 0 and noisy["worst_error"] < 0.05
+    with pytest.raises(ValueError, match="X\\(1\\)"):
+        fit_usl({2: 60.0, 3: 90.0})
+
+
+def test_workers_for_a_demand_stops_where_the_curve_peaks():
+    fit = fit_usl({n: usl(n, 40.0, 0.05, 0.01) for n in (1, 2, 3, 4)})
+    assert workers_for(39.0, fit) == 1
+    assert workers_for(100.0, fit) == 3  # 40, 74.8, 103.4
+    peak = usl(round(fit["peak_workers"]), 40.0, 0.05, 0.01)
+    assert workers_for(peak * 1.01, fit) is None
