@@ -100,11 +100,13 @@ async def _point(args: argparse.Namespace, workers: int, root: Path) -> dict[str
     from bench.scenarios import Urls, login, run_flows, spread
     from bench.stack import Stack
     from bench.web import Browser, new_session
+    from lpcfe.deployment import PERSISTER
 
     point: dict[str, Any] = {"workers": workers, "load_average_before": os.getloadavg()}
     with contextlib.ExitStack() as cleanup:
         stack = Stack(root, workers=2, threads=8, bcrypt_rounds=4, keep=False, synapse_workers=workers)
         await asyncio.to_thread(stack.start, cleanup)
+        point["versions"] = stack.versions
         front = stack.front
         attendees = make_attendees(args.clients)
         front.manage("import_attendees", str(write_attendees(root / "attendees.tsv", attendees)), "--no-progress")
@@ -147,7 +149,7 @@ async def _point(args: argparse.Namespace, workers: int, root: Path) -> dict[str
             if args.main_quota:
                 groups["main+persister"] = quotas.group("main", args.main_quota)
                 groups["main+persister"].add(synapse._running_pid())
-                groups["main+persister"].add(pids["event_persister"])
+                groups["main+persister"].add(pids[PERSISTER])
             point["capped"] = {name: g.percent for name, g in groups.items()}
             point["quota_mechanism"] = f"cgroups v{quotas.version} cpu controller"
             logs = {name: synapse.worker_log(name) for name in names}
@@ -166,14 +168,22 @@ async def _point(args: argparse.Namespace, workers: int, root: Path) -> dict[str
             await http.close()
         per_worker = {name: sync_costs(_log_since(path, offsets[name])) for name, path in logs.items()}
         total = sum(w["syncs"] for w in per_worker.values())
-        cpu_ms = [w["cpu_ms_per_sync"] for w in per_worker.values() if w["cpu_ms_per_sync"]]
+        counted = [w for w in per_worker.values() if w["syncs"]]
+        cpu_ms = [w["cpu_ms_per_sync"] for w in counted]
+        worker_cpu = sum(use[n]["cpu_s"] for n in names)
         point.update(
             {
                 "seconds": round(elapsed, 1),
                 "syncs": total,
                 "syncs_per_s": round(total / elapsed, 1),
                 "syncs_per_s_per_worker": round(total / elapsed / workers, 1),
+                # Synapse's own ru_utime + ru_stime per /sync response, averaged over the workers ...
                 "cpu_ms_per_sync": round(sum(cpu_ms) / len(cpu_ms), 2) if cpu_ms else None,
+                # ... and all the CPU the workers' groups used, per sync: replication, caches, GC too.
+                "worker_cpu_ms_per_sync": round(1000 * worker_cpu / total, 2) if total else None,
+                "bytes_per_sync": round(sum(w["bytes_per_sync"] * w["syncs"] for w in counted) / total)
+                if total
+                else None,
                 "by_worker": {
                     n: {**w, "syncs_per_s": round(w["syncs"] / elapsed, 1), "cgroup": use[n]}
                     for n, w in per_worker.items()

@@ -185,5 +185,5 @@ def test_sync_costs_count_only_syncs_and_their_cpu():
             line("/_matrix/client/v3/rooms/!r:x/messages?dir=b", "0.050", "0.000"),
         ]
     )
-    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0}
-    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None}
+    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0, "bytes_per_sync": 2048}
+    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None, "bytes_per_sync": None}
