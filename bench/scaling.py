@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import os
@@ -75,6 +76,47 @@ def workers_for(demand: float, fit: dict[str, float], limit: int = 256) -> int |
         if usl(n, fit["lambda"], fit["sigma"], fit["kappa"]) >= demand:
             return n
     return None
+
+
+# -- capacity: cores for a conference, from the fitted curve ----------------------------------------------
+IDLE_POLL_S = 30.0  # chat.js's long-poll timeout: an attendee in a quiet room syncs once in 30 s
+UTILISATION = 0.7  # sync workers planned at most 70 % busy, so that queues stay short (p95 < 3 s)
+CASES = ((1000, 500, 2.0), (5000, 2000, 2.0))  # attendees, of whom in one room, messages/s there
+
+
+def capacity(results: dict[str, Any], cases=CASES) -> list[dict[str, Any]]:
+    """Sync workers (one core each) and cores in all for each case, from the sweep's fit.
+
+    Demand: every message in a room wakes every member's long-poll, so a room of R at m messages/s
+    asks for R·m syncs/s, plus one per IDLE_POLL_S from everyone elsewhere. Supply: the fitted
+    curve with λ scaled from the quota to a whole core (λ·100/quota), so the contention and coherency
+    measured at 1..4 capped workers are assumed to hold for more workers at a core each. Besides the
+    sync workers: one core for the main process and the event persister (the sweep's main+persister
+    group used a fraction of that at these message rates), PostgreSQL and nginx at the CPU per sync the
+    sweep measured for them (PostgreSQL's figure is the whole shared cluster's, so an upper bound)."""
+    fit = results["fit"]
+    quota = results["options"]["quota"]
+    per_core = dict(fit, **{"lambda": fit["lambda"] * 100 / quota})
+    top = max(results["points"], key=lambda p: p["workers"])
+    cpu = top["cpu_seconds"]
+    side_per_sync = (cpu.get("postgresql (all clients)", 0.0) + cpu.get("nginx", 0.0)) / max(1, top["syncs"])
+    rows = []
+    for attendees, room, rate in cases:
+        demand = room * rate + (attendees - room) / IDLE_POLL_S
+        workers = workers_for(demand / UTILISATION, per_core)
+        row: dict[str, Any] = {
+            "attendees": attendees,
+            "in_one_room": room,
+            "messages_per_s": rate,
+            "syncs_per_s": round(demand),
+            "sync_workers": workers,
+        }
+        if workers is not None:
+            side = demand * side_per_sync
+            row["postgresql_and_nginx_cores"] = round(side, 1)
+            row["cores"] = math.ceil(workers + 1 + side)
+        rows.append(row)
+    return rows
 
 
 # -- one measured point -------------------------------------------------------------------------------
@@ -220,6 +262,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--grace", type=float, default=10.0, help="seconds after the last send (default 10)")
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--out", type=Path, default=Path("bench/results/scaling.json"))
+    parser.add_argument(
+        "--refit", action="store_true", help="measure nothing: fit the curve and the capacity again from --out's points"
+    )
     args = parser.parse_args(argv)
     args.counts = sorted({int(n) for n in args.workers.split(",")})
     if args.counts[0] < 1:
@@ -233,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     os.chdir(Path(__file__).resolve().parent.parent)
+    if args.refit:
+        return _conclude(json.loads(args.out.read_text()), args.out)
     if why := unavailable():
         logger.error("Cannot cap CPU here: %s", why)
         return 2
@@ -259,13 +306,22 @@ def main(argv: list[str] | None = None) -> int:
             point["delivery"]["p95_last_receiver_s"],
         )
         write_json(args.out, results)
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return _conclude(results, args.out)
+
+
+def _conclude(results: dict[str, Any], out: Path) -> int:
+    """The fitted curve and the capacity table from the measured points, into the results."""
     totals = {p["workers"]: p["syncs_per_s"] for p in results["points"]}
     if 1 in totals and len(totals) >= 3:
         results["fit"] = fit_usl(totals)
         results["speedup_1_to_max"] = round(totals[max(totals)] / totals[1], 2)
-    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_json(args.out, results)
-    print(f"results: {args.out}")
+        results["capacity"] = capacity(results)
+        logger.info("Fit: %s; speedup %s", results["fit"], results["speedup_1_to_max"])
+        for row in results["capacity"]:
+            logger.info("Capacity: %s", row)
+    write_json(out, results)
+    print(f"results: {out}")
     return 0
 
 
