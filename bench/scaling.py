@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import math
 import os
 import random
 import shutil
+import signal
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -171,6 +173,11 @@ async def _point(args: argparse.Namespace, workers: int, root: Path) -> dict[str
             await asyncio.to_thread(front.manage, "provision_matrix", "--no-progress", "--workers", "8")
             await asyncio.to_thread(settle, stack)
             shape = client_shape()
+            if not args.paced:
+                # A closed loop: each client syncs again as soon as a sync brings events, so the
+                # workers, not the clients' pauses, set the rate (see --paced).
+                shape = dataclasses.replace(shape, sync_pace_ms=0, sync_pace_per_member_ms=0, sync_pace_max_ms=0)
+            point["paced"] = args.paced
             clients = [ChatClient(b, shape) for b in browsers]
             opening = Scenario("chat_open", "chat open")
             await run_flows(
@@ -260,6 +267,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=4.0, help="messages per second sent (default 4)")
     parser.add_argument("--seconds", type=float, default=40.0, help="seconds of sending (default 40)")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds after the last send (default 10)")
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="clients pause after a busy sync as chat.js does (10 ms per member); by default they do not, so "
+        "that the capped workers are saturated (a room of paced clients asks for at most ~100 syncs/s)",
+    )
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--out", type=Path, default=Path("bench/results/scaling.json"))
     parser.add_argument(
@@ -272,10 +285,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.quota import unavailable
 
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the stack and remove the groups on kill too
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     os.chdir(Path(__file__).resolve().parent.parent)
     if args.refit:

@@ -26,6 +26,8 @@ def test_full_and_quick_defaults_and_overrides():
     assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
     assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
     assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == (0, 3)
+    capped = parse_args(["--synapse-workers", "2", "--worker-cpu-quota", "25"])
+    assert (full.worker_cpu_quota, capped.worker_cpu_quota) == (0, 25)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +38,8 @@ def test_full_and_quick_defaults_and_overrides():
         ["--bcrypt-rounds", "2"],
         ["-n", "0"],
         ["--synapse-workers", "-1"],
+        ["--worker-cpu-quota", "25"],
+        ["--synapse-workers", "2", "--worker-cpu-quota", "150"],
     ],
 )
 def test_bad_options_are_refused(argv, capsys):
