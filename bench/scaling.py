@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.chat import client_shape
 from bench.report import machine_facts, write_json
 
 logger = logging.getLogger("bench")
@@ -80,42 +81,74 @@ def workers_for(demand: float, fit: dict[str, float], limit: int = 256) -> int |
     return None
 
 
+def normalised(points: list[dict[str, Any]]) -> dict[int, float]:
+    """Syncs/s as if every sync had cost what one did at the largest worker count.
+
+    Saturated, fewer workers answer fewer, bigger syncs (a client waits longer, so more messages
+    arrive per response): a sync at 1 worker is more work than one at 4, which makes raw syncs/s
+    scale better than linearly. Scaling each point by its workers' CPU per sync (all their cgroups'
+    CPU over the syncs answered) compares equal work."""
+    ref = max(points, key=lambda p: p["workers"])["worker_cpu_ms_per_sync"]
+    return {p["workers"]: round(p["syncs_per_s"] * p["worker_cpu_ms_per_sync"] / ref, 2) for p in points}
+
+
 # -- capacity: cores for a conference, from the fitted curve ----------------------------------------------
 IDLE_POLL_S = 30.0  # chat.js's long-poll timeout: an attendee in a quiet room syncs once in 30 s
+P95_PAUSE_S = 2.5  # the longest pause after a busy sync that still lets a message show within 3 s
 UTILISATION = 0.7  # sync workers planned at most 70 % busy, so that queues stay short (p95 < 3 s)
 CASES = ((1000, 500, 2.0), (5000, 2000, 2.0))  # attendees, of whom in one room, messages/s there
 
 
-def capacity(results: dict[str, Any], cases=CASES) -> list[dict[str, Any]]:
-    """Sync workers (one core each) and cores in all for each case, from the sweep's fit.
+def sync_interval(room: int, rate: float, pause_max_s: float = P95_PAUSE_S) -> float:
+    """Seconds between one member's syncs while a room of `room` talks at `rate` messages/s: the
+    client's pause after a busy sync (chat.js: 10 ms per member, at least 0.4 s), capped at
+    `pause_max_s`, or the gap between messages when that is longer."""
+    shape = client_shape()
+    pause = min(pause_max_s, shape.sync_pace_max_ms / 1000, max(shape.sync_pace_ms, room * 10) / 1000)
+    return max(pause, 1 / rate)
 
-    Demand: every message in a room wakes every member's long-poll, so a room of R at m messages/s
-    asks for R·m syncs/s, plus one per IDLE_POLL_S from everyone elsewhere. Supply: the fitted
-    curve with λ scaled from the quota to a whole core (λ·100/quota), so the contention and coherency
-    measured at 1..4 capped workers are assumed to hold for more workers at a core each. Besides the
-    sync workers: one core for the main process and the event persister (the sweep's main+persister
-    group used a fraction of that at these message rates), PostgreSQL and nginx at the CPU per sync the
-    sweep measured for them (PostgreSQL's figure is the whole shared cluster's, so an upper bound)."""
+
+def capacity(results: dict[str, Any], cases=CASES) -> list[dict[str, Any]]:
+    """Sync workers (one core each) and cores in all for each case, from the sweep's fit and, as
+    the optimistic bound, from λ alone (perfectly linear; the fitted σ and κ are small enough that
+    the 2-core machine's own contention could explain them).
+
+    Demand: each member of the busy room syncs once per sync_interval() (a message wakes every
+    member's long-poll; the client's pause after a busy sync, no longer than P95_PAUSE_S so that
+    p95 < 3 s stays possible, coalesces the rest), everyone elsewhere once per IDLE_POLL_S.
+    Supply: λ is the one-worker throughput measured, scaled from the quota to a whole core
+    (λ·100/quota; its syncs were the heaviest of the sweep, see normalised()), and σ, κ come from the
+    work-normalised fit: the contention and coherency seen at 1..4 capped workers are assumed to
+    hold for more workers at a core each. Besides the sync workers: one core for the main process and
+    the event persister (the sweep's main+persister group used a tenth of that at 4 messages/s), and
+    PostgreSQL and nginx at the CPU per sync the sweep measured for them (PostgreSQL's figure is the
+    whole shared cluster's, so an upper bound)."""
     fit = results["fit"]
     quota = results["options"]["quota"]
-    per_core = dict(fit, **{"lambda": fit["lambda"] * 100 / quota})
+    raw_one = next(p["syncs_per_s"] for p in results["points"] if p["workers"] == 1)
+    per_core = dict(fit, **{"lambda": raw_one * 100 / quota})
     top = max(results["points"], key=lambda p: p["workers"])
     cpu = top["cpu_seconds"]
     side_per_sync = (cpu.get("postgresql (all clients)", 0.0) + cpu.get("nginx", 0.0)) / max(1, top["syncs"])
     rows = []
     for attendees, room, rate in cases:
-        demand = room * rate + (attendees - room) / IDLE_POLL_S
+        demand = room / sync_interval(room, rate) + (attendees - room) / IDLE_POLL_S
         workers = workers_for(demand / UTILISATION, per_core)
+        linear = math.ceil(demand / UTILISATION / per_core["lambda"])
         row: dict[str, Any] = {
             "attendees": attendees,
             "in_one_room": room,
             "messages_per_s": rate,
+            "sync_interval_s": sync_interval(room, rate),
             "syncs_per_s": round(demand),
+            "syncs_per_s_per_core": round(per_core["lambda"], 1),
             "sync_workers": workers,
+            "sync_workers_if_linear": linear,
         }
+        side = demand * side_per_sync
+        row["postgresql_and_nginx_cores"] = round(side, 1)
+        row["cores_if_linear"] = math.ceil(linear + 1 + side)
         if workers is not None:
-            side = demand * side_per_sync
-            row["postgresql_and_nginx_cores"] = round(side, 1)
             row["cores"] = math.ceil(workers + 1 + side)
         rows.append(row)
     return rows
@@ -332,8 +365,13 @@ def _conclude(results: dict[str, Any], out: Path) -> int:
     """The fitted curve and the capacity table from the measured points, into the results."""
     totals = {p["workers"]: p["syncs_per_s"] for p in results["points"]}
     if 1 in totals and len(totals) >= 3:
-        results["fit"] = fit_usl(totals)
+        results["fit_raw"] = fit_usl(totals)
         results["speedup_1_to_max"] = round(totals[max(totals)] / totals[1], 2)
+        results["work_normalised"] = normalised(results["points"])
+        results["fit"] = fit_usl(results["work_normalised"])
+        results["speedup_1_to_max_normalised"] = round(
+            results["work_normalised"][max(totals)] / results["work_normalised"][1], 2
+        )
         results["capacity"] = capacity(results)
         logger.info("Fit: %s; speedup %s", results["fit"], results["speedup_1_to_max"])
         for row in results["capacity"]:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.quota import CpuController, QuotaError, unavailable
-from bench.scaling import capacity, fit_usl, usl, workers_for
+from bench.scaling import capacity, fit_usl, normalised, sync_interval, usl, workers_for
 
 WHY_NOT = unavailable()
 
@@ -81,18 +81,39 @@ def test_workers_for_a_demand_stops_where_the_curve_peaks():
     assert workers_for(peak * 1.01, fit) is None
 
 
-def test_capacity_counts_one_sync_per_member_per_message_and_a_core_per_worker():
+def test_capacity_counts_paced_syncs_and_a_core_per_worker():
     results = {
         "options": {"quota": 25.0},
-        "fit": fit_usl({n: usl(n, 20.0, 0.0, 0.0) for n in (1, 2, 3, 4)}),
-        "points": [{"workers": 4, "syncs": 1000, "cpu_seconds": {"postgresql (all clients)": 2.0, "nginx": 1.0}}],
+        "fit": fit_usl({n: usl(n, 30.0, 0.0, 0.0) for n in (1, 2, 3, 4)}),
+        "points": [
+            {"workers": 1, "syncs_per_s": 20.0},
+            {"workers": 4, "syncs": 1000, "cpu_seconds": {"postgresql (all clients)": 2.0, "nginx": 1.0}},
+        ],
     }
     small, big = capacity(results, cases=((1000, 500, 2.0), (5000, 2000, 2.0)))
-    # 500 × 2 + 500 / 30 syncs/s; a whole core is 4 × the 20 syncs/s at 25 %; planned 70 % busy.
-    assert small["syncs_per_s"] == 1017
-    assert small["sync_workers"] == 19  # ceil(1016.7 / 0.7 / 80)
-    assert small["postgresql_and_nginx_cores"] == 3.0  # 3 ms of their CPU per sync
-    assert small["cores"] == 19 + 1 + 4
-    assert big["syncs_per_s"] == 4100 and big["sync_workers"] == 74
-    contended = dict(results, fit=fit_usl({n: usl(n, 20.0, 0.1, 0.05) for n in (1, 2, 3, 4)}))
-    assert capacity(contended, cases=((5000, 2000, 2.0),))[0]["sync_workers"] is None
+    # A member of a 500 room syncs every 2.5 s (chat.js's 5 s pause, capped for p95 < 3 s), plus
+    # 500 others every 30 s; a whole core is 4 × the 20 syncs/s measured at 25 %; planned 70 % busy.
+    assert small["sync_interval_s"] == 2.5 and small["syncs_per_s"] == 217  # 200 + 16.7
+    assert small["syncs_per_s_per_core"] == 80.0
+    assert small["sync_workers"] == small["sync_workers_if_linear"] == 4  # ceil(216.7 / 0.7 / 80)
+    assert small["postgresql_and_nginx_cores"] == 0.7  # 3 ms of their CPU per sync
+    assert small["cores"] == 4 + 1 + 1
+    assert big["syncs_per_s"] == 900 and big["sync_workers"] == 17
+    contended = dict(results, fit=fit_usl({n: usl(n, 30.0, 0.1, 0.05) for n in (1, 2, 3, 4)}))
+    beyond = capacity(contended, cases=((5000, 2000, 2.0),))[0]
+    assert beyond["sync_workers"] is None and "cores" not in beyond and beyond["sync_workers_if_linear"] == 17
+
+
+def test_sync_interval_is_one_message_in_a_small_room_and_the_capped_pause_in_a_big_one():
+    assert sync_interval(30, 2.0) == 0.5  # the 0.4 s pause is shorter than the gap between messages
+    assert sync_interval(200, 2.0) == 2.0
+    assert sync_interval(2000, 2.0) == 2.5
+    assert sync_interval(2000, 2.0, pause_max_s=10) == 5.0  # chat.js's own longest pause
+
+
+def test_normalised_throughput_compares_equal_work_per_sync():
+    points = [
+        {"workers": 1, "syncs_per_s": 20.0, "worker_cpu_ms_per_sync": 12.0},
+        {"workers": 4, "syncs_per_s": 100.0, "worker_cpu_ms_per_sync": 9.0},
+    ]
+    assert normalised(points) == {1: 26.67, 4: 100.0}
