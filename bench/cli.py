@@ -46,6 +46,7 @@ class Options:
     workers: int
     threads: int
     synapse_workers: int
+    worker_cpu_quota: float
     bcrypt_rounds: int
     scenarios: tuple[str, ...]
     out: Path
@@ -187,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
         "nginx, an event persister and Redis; 0: one Synapse process, no nginx (default 0)",
     )
     stack.add_argument(
+        "--worker-cpu-quota",
+        type=float,
+        default=0,
+        metavar="PERCENT",
+        help="cap each Synapse sync worker at this share of one core (cgroups cpu quota, needs root; the "
+        "sweep over worker counts is python -m bench.scaling); 0: uncapped (default 0)",
+    )
+    stack.add_argument(
         "--bbb",
         choices=("separate", "inside"),
         default="separate",
@@ -254,11 +263,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--workers and --threads must be at least 1")
     if args.synapse_workers < 0:
         parser.error("--synapse-workers must be 0 (one Synapse process) or more")
+    if args.worker_cpu_quota and not (0 < args.worker_cpu_quota <= 100 and args.synapse_workers):
+        parser.error("--worker-cpu-quota needs --synapse-workers and a share between 0 and 100 (percent of a core)")
     options = Options(
         **values,
         workers=args.workers,
         threads=args.threads,
         synapse_workers=args.synapse_workers,
+        worker_cpu_quota=args.worker_cpu_quota,
         bcrypt_rounds=args.bcrypt_rounds,
         scenarios=scenarios,
         out=args.out,

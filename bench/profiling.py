@@ -69,13 +69,19 @@ def summarise_synapse_log(text: str, top: int = 25) -> str:
 def sync_costs(text: str) -> dict[str, float | int]:
     """The /sync responses in a Synapse log and the CPU Synapse accounted to them (ru_utime +
     ru_stime per request): what one more attendee in a busy room costs a sync worker."""
-    count, cpu = 0, 0.0
+    count, cpu, size = 0, 0.0, 0
     for line in text.splitlines():
         found = _ACCESS.search(line)
         if found and endpoint(found["path"]).endswith("/sync"):
             count += 1
             cpu += float(found["utime"]) + float(found["stime"])
-    return {"syncs": count, "cpu_s": round(cpu, 2), "cpu_ms_per_sync": round(1000 * cpu / count, 2) if count else None}
+            size += int(found["bytes"])
+    return {
+        "syncs": count,
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_sync": round(1000 * cpu / count, 2) if count else None,
+        "bytes_per_sync": round(size / count) if count else None,
+    }
 
 
 def summarise_pstats(folder: Path, top: int = 45) -> str:

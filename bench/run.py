@@ -421,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 logger.info("Starting the stack in %s…", root)
                 stack.start(cleanup)
             results["versions"] = stack.versions
+            quotas = cap_workers(stack, options.worker_cpu_quota, cleanup) if options.worker_cpu_quota else {}
             if stack.topology is not None:
                 results["topology"] = {
                     "synapse_workers": stack.topology.workers,
@@ -455,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
                 asyncio.run(drive(options, stack, attendees, results, profiler, scenarios))
             finally:
                 results["synapse_syncs"] = sync_report(stack)
+                if quotas:
+                    results["worker_cpu_quota"] = {
+                        name: {"percent": g.percent, **g.usage().as_json()} for name, g in quotas.items()
+                    }
             results.pop("step", None)
             results["machine"] = machine_facts(stack.versions.get("synapse", ""), stack.versions.get("postgresql", ""))
     except KeyboardInterrupt:
@@ -490,6 +495,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"results: {options.out}")
     return status
+
+
+def cap_workers(stack, percent: float, cleanup: contextlib.ExitStack) -> dict[str, Any]:
+    """Each sync worker in a cgroup of its own allowed `percent` of a core (removed on exit);
+    the main process, the persister and PostgreSQL stay uncapped."""
+    from bench.quota import CpuController
+
+    controller = cleanup.enter_context(CpuController.find())
+    groups = {}
+    for name, pid in stack.synapse.worker_pids().items():
+        if name in stack.topology.worker_names:
+            groups[name] = controller.group(name, percent)
+            groups[name].add(pid)
+    logger.info("Sync workers capped at %.0f %% of a core each (cgroups v%d)", percent, controller.version)
+    return groups
 
 
 def sync_report(stack) -> dict[str, dict[str, float | int]]:

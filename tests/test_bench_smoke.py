@@ -26,6 +26,8 @@ def test_full_and_quick_defaults_and_overrides():
     assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
     assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
     assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == (0, 3)
+    capped = parse_args(["--synapse-workers", "2", "--worker-cpu-quota", "25"])
+    assert (full.worker_cpu_quota, capped.worker_cpu_quota) == (0, 25)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +38,8 @@ def test_full_and_quick_defaults_and_overrides():
         ["--bcrypt-rounds", "2"],
         ["-n", "0"],
         ["--synapse-workers", "-1"],
+        ["--worker-cpu-quota", "25"],
+        ["--synapse-workers", "2", "--worker-cpu-quota", "150"],
     ],
 )
 def test_bad_options_are_refused(argv, capsys):
@@ -185,5 +189,5 @@ def test_sync_costs_count_only_syncs_and_their_cpu():
             line("/_matrix/client/v3/rooms/!r:x/messages?dir=b", "0.050", "0.000"),
         ]
     )
-    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0}
-    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None}
+    assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0, "bytes_per_sync": 2048}
+    assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None, "bytes_per_sync": None}
