@@ -2,6 +2,7 @@
 once per test run."""
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 pytest_plugins = [
@@ -18,3 +19,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     # The database cache table backs BBB create results and login throttles.
     with django_db_blocker.unblock():
         call_command("createcachetable", verbosity=0)
+
+
+@pytest.fixture
+def fresh_cache():
+    # Join results, BBB answers and throttles live in the shared cache, which outlives a test's transaction.
+    cache.clear()
+    yield
+    cache.clear()

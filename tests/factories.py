@@ -46,6 +46,24 @@ def person(email: str, role: str = "attendee", first_name: str = "", last_name: 
     return user
 
 
+def client_for(
+    email: str, role: str = "attendee", first_name: str = "", last_name: str = "", **client_kwargs
+) -> Client:
+    """A test client logged in as a new person (see person)."""
+    client = Client(**client_kwargs)
+    client.force_login(person(email, role, first_name, last_name))
+    return client
+
+
+def join_url(client: Client, room: Room) -> str:
+    """POST Join, then load the room page's BBB frame source: the signed join URL it redirects to."""
+    answer = client.post(f"/rooms/{room.slug}/join/")
+    assert answer.status_code == 303 and answer["Location"] == f"/rooms/{room.slug}/", answer
+    frame = client.get(f"/rooms/{room.slug}/enter/")
+    assert frame.status_code == 302, frame
+    return frame["Location"]
+
+
 def guest_client(name: str = "Visitor", **client_kwargs) -> Client:
     """A test client holding a guest session made through the real guest form, with guest mode
     switched on (it ends guest sessions when off)."""

@@ -39,16 +39,11 @@ def town_hall(settings):
     guests.forget_cached()
 
 
-def _join(client: Client, room: Room) -> str:
-    assert client.post(f"/rooms/{room.slug}/join/").status_code == 303
-    return client.get(f"/rooms/{room.slug}/enter/")["Location"]
-
-
 @live
 def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
     gwen = Client()
     assert gwen.post(reverse("guest_login"), {"name": "Gwen Visitor"}).status_code == 302
-    url = _join(gwen, town_hall)
+    url = factories.join_url(gwen, town_hall)
     query = parse_qs(urlsplit(url).query)
     assert query["guest"] == ["true"] and query["fullName"][0].startswith("Gwen Visitor")
     assert 'data-testid="guest"' in requests.get(url, timeout=5).text
@@ -56,7 +51,7 @@ def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
 
     ada = Client()
     ada.force_login(factories.person("ada@example.org", first_name="Ada", last_name="Lovelace"))
-    url = _join(ada, town_hall)
+    url = factories.join_url(ada, town_hall)
     assert "guest" not in parse_qs(urlsplit(url).query)
     requests.get(url, timeout=5)
     assert SimAttendee.objects.get(full_name="Ada Lovelace").guest is False

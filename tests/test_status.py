@@ -4,19 +4,13 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from sessions import bbb
 from tests import factories
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
