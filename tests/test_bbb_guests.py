@@ -49,8 +49,7 @@ def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
     assert 'data-testid="guest"' in requests.get(url, timeout=5).text
     assert SimAttendee.objects.get(full_name__startswith="Gwen Visitor").guest is True
 
-    ada = Client()
-    ada.force_login(factories.person("ada@example.org", first_name="Ada", last_name="Lovelace"))
+    ada = factories.client_for("ada@example.org", first_name="Ada", last_name="Lovelace")
     url = factories.join_url(ada, town_hall)
     assert "guest" not in parse_qs(urlsplit(url).query)
     requests.get(url, timeout=5)

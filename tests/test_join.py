@@ -194,8 +194,7 @@ def test_anonymous_is_sent_to_log_in(hall):
 @pytest.mark.django_db
 def test_join_is_a_post_with_csrf(hall):
     assert factories.client_for("ada@example.org").get("/rooms/hall-a/join/").status_code == 405
-    strict = Client(enforce_csrf_checks=True)
-    strict.force_login(factories.person("bob@example.org"))
+    strict = factories.client_for("bob@example.org", enforce_csrf_checks=True)
     assert strict.post("/rooms/hall-a/join/").status_code == 403
     assert not JoinLog.objects.exists()
 

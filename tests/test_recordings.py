@@ -44,9 +44,7 @@ def session(settings, fresh_cache):
 def _run_session(talk) -> None:
     """The speaker joins the meeting on the double, the session ends, the moderator ends the meeting."""
     linus = factories.client_for("linus@example.org", "speaker")
-    assert linus.post(f"/rooms/{talk.room.slug}/join/").status_code == 303
-    join_url = linus.get(f"/rooms/{talk.room.slug}/enter/")["Location"]
-    assert 'class="role">MODERATOR' in requests.get(join_url, timeout=5).text
+    assert 'class="role">MODERATOR' in requests.get(factories.join_url(linus, talk.room), timeout=5).text
     bbb.end(bbb.server_for(talk.room), meetings.meeting_id_for(talk.room))
     ended = timezone.now()
     type(talk).objects.filter(pk=talk.pk).update(start=ended - timedelta(minutes=46), end=ended - timedelta(minutes=1))
