@@ -5,6 +5,8 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from sessions import schedule_cache
+
 pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.bbb",
@@ -23,7 +25,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def fresh_cache():
-    # Join results, BBB answers and throttles live in the shared cache, which outlives a test's transaction.
+    # Join results, BBB answers, throttles and schedule renders live in the shared cache, which
+    # outlives a test's transaction; the schedule version's in-process memo goes with it.
     cache.clear()
+    schedule_cache.forget()
     yield
     cache.clear()
+    schedule_cache.forget()
