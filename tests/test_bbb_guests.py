@@ -1,7 +1,6 @@
 """Guests in BBB: a guest joins with guest=true, so the BBB server's own guest policy applies to
 them; registered people join without it."""
 
-import threading
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -9,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -58,7 +56,7 @@ def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
 
 @live
 def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
-    bbb_double, matrix_settings, settings, monkeypatch
+    bbb_double, matrix_settings, settings, hold_in
 ):
     """A new guest's room page asks for a chat token (making the guest's Matrix account) while the
     guest clicks Join. Both requests load the guest's session; the frame must still get in, and the
@@ -75,33 +73,16 @@ def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
     chat_frame = Client()
     chat_frame.cookies[settings.SESSION_COOKIE_NAME] = gwen.cookies[settings.SESSION_COOKIE_NAME].value
 
-    inside, go_on = threading.Event(), threading.Event()
-    put_user = MatrixClient.put_user
-
-    def put_user_after_the_join(self, *args, **kwargs):
-        inside.set()  # the token request has loaded the session and made the guest's account row
-        assert go_on.wait(20)
-        return put_user(self, *args, **kwargs)
-
-    monkeypatch.setattr(MatrixClient, "put_user", put_user_after_the_join)
-    answers = []
-
-    def fetch_token() -> None:
-        try:
-            answers.append(chat_frame.post(reverse("chat:token", args=[sample.townhall.slug]), {}, "application/json"))
-        finally:
-            connection.close()
-
-    token_request = threading.Thread(target=fetch_token)
-    token_request.start()
-    try:
-        assert inside.wait(20)
-        assert gwen.post(f"/rooms/{sample.townhall.slug}/join/").status_code == 303
-    finally:
-        go_on.set()
-        token_request.join(30)
-    assert answers and answers[0].status_code == 200, answers and answers[0].content
-    chat_user = answers[0].json()["user_id"]
+    # The token request is held once it has loaded the session and made the guest's account row.
+    token, join = hold_in(
+        MatrixClient,
+        "put_user",
+        slow=lambda: chat_frame.post(reverse("chat:token", args=[sample.townhall.slug]), {}, "application/json"),
+        meanwhile=lambda: gwen.post(f"/rooms/{sample.townhall.slug}/join/"),
+    )
+    assert join.status_code == 303
+    assert token.status_code == 200, token.content
+    chat_user = token.json()["user_id"]
 
     frame = gwen.get(f"/rooms/{sample.townhall.slug}/enter/")
     assert frame.status_code == 302, frame.content.decode()[:300]  # not "This join link has been used"

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.cache import cache
-from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
@@ -304,7 +303,7 @@ def test_one_create_under_a_burst_of_joins(bbb_double, hall, live_server):
 
 
 @live
-def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall, monkeypatch):
+def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall, hold_in):
     """Two tabs of one browser: Join in Hall A is still being answered when Join in Hall B is.
     Each request loads the session and saves it with its room's join link: neither may drop the other's."""
     now = timezone.now()
@@ -313,33 +312,15 @@ def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall,
     tab_a = factories.client_for("ada@example.org")
     tab_b = Client()
     tab_b.cookies["sessionid"] = tab_a.cookies["sessionid"].value
-    inside, go_on = threading.Event(), threading.Event()
-    count_join = meetings.count_join
-
-    def count_join_then_wait(room: Room) -> None:
-        count_join(room)
-        if room.slug == "hall-a":  # hall A's request has loaded the session and has yet to save it
-            inside.set()
-            assert go_on.wait(20)
-
-    monkeypatch.setattr(meetings, "count_join", count_join_then_wait)
-    answers = []
-
-    def join_hall_a() -> None:
-        try:
-            answers.append(tab_a.post("/rooms/hall-a/join/").status_code)
-        finally:
-            connection.close()
-
-    slow = threading.Thread(target=join_hall_a)
-    slow.start()
-    try:
-        assert inside.wait(20)
-        assert tab_b.post("/rooms/hall-b/join/").status_code == 303
-    finally:
-        go_on.set()
-        slow.join(30)
-    assert answers == [303]
+    joined_a, joined_b = hold_in(
+        meetings,
+        "count_join",
+        slow=lambda: tab_a.post("/rooms/hall-a/join/"),
+        meanwhile=lambda: tab_b.post("/rooms/hall-b/join/"),
+        # Hall A's request has loaded the session and has yet to save it.
+        only=lambda room: room.slug == "hall-a",
+    )
+    assert (joined_a.status_code, joined_b.status_code) == (303, 303)
 
     for tab, slug in ((tab_a, "hall-a"), (tab_b, "hall-b")):
         assert f'src="/rooms/{slug}/enter/"' in tab.get(f"/rooms/{slug}/").content.decode()
