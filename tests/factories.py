@@ -2,7 +2,7 @@
 
 import io
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 
 from sessions import guests
 from sessions.models import Conference, Room, Talk, Track
@@ -33,6 +34,12 @@ def room(slug: str = "hall-a", name: str = "Hall A", kind: str = Room.Kind.SESSI
 def talk(room: Room, start: datetime, end: datetime, title: str = "A talk", **kwargs) -> Talk:
     external_id = kwargs.pop("external_id", f"{room.slug}-{start.isoformat()}")
     return Talk.objects.create(room=room, start=start, end=end, title=title, external_id=external_id, **kwargs)
+
+
+def talk_now(room: Room, title: str = "A talk", **kwargs) -> Talk:
+    """A session that began five minutes ago and runs forty more: its room is open to Join."""
+    now = django_timezone.now()
+    return talk(room, now - timedelta(minutes=5), now + timedelta(minutes=40), title, **kwargs)
 
 
 def person(email: str, role: str = "attendee", first_name: str = "", last_name: str = "") -> User:

@@ -2,15 +2,12 @@
 them; registered people join without it."""
 
 import uuid
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from bbb_simulator.models import SimAttendee
 from chat_embed.matrix import MatrixClient
@@ -24,16 +21,13 @@ live = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def town_hall(settings):
-    cache.clear()
+def town_hall(settings, fresh_cache):
     guests.forget_cached()
     GuestMode.objects.update_or_create(pk=1, defaults={"enabled": True})
     factories.conference(timezone="UTC")
     room = factories.room(slug="town-hall", name="Town hall", kind=Room.Kind.PUBLIC)
-    now = timezone.now()
-    factories.talk(room, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Open session")
-    yield room
-    cache.clear()
+    factories.talk_now(room, title="Open session")
+    return room
     guests.forget_cached()
 
 
@@ -67,8 +61,7 @@ def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
     sample = matrix_sample.build(f"{tag}.example.org")
     client = MatrixClient(matrix_settings.url, matrix_settings.admin_token, timeout=10)
     assert Provisioner(client, matrix_settings.server_name, join_mode="on_open").run().failures == []
-    now = timezone.now()
-    factories.talk(sample.townhall, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Open session")
+    factories.talk_now(sample.townhall, title="Open session")
     gwen = factories.guest_client("Gwen Visitor")
     chat_frame = Client()
     chat_frame.cookies[settings.SESSION_COOKIE_NAME] = gwen.cookies[settings.SESSION_COOKIE_NAME].value

@@ -38,11 +38,8 @@ def hall(settings, fresh_cache):
     settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
     factories.conference(name="Plumbers", timezone="Europe/Dublin")
     room = factories.room(slug="hall-a", name="Hall A")
-    now = timezone.now()
-    factories.talk(
+    factories.talk_now(
         room,
-        now - timedelta(minutes=5),
-        now + timedelta(minutes=40),
         title="Scheduling",
         speaker_names=["Linus Speaker"],
         speaker_emails=["linus@example.org"],
