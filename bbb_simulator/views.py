@@ -285,7 +285,7 @@ def _join_refused(request: HttpRequest, meeting_id: str, key: str, message: str,
     if target and urlsplit(target).scheme in ("http", "https"):
         errors = json.dumps([{"key": key, "message": message}])
         return HttpResponseRedirect(target + ("&" if "?" in target else "?") + urlencode({"errors": errors}))
-    return _page(request, "bbb_simulator/error.html", {"key": key, "message": message}, status=200)
+    return _error_page(request, key, message, status=200)
 
 
 def _join(request: HttpRequest, meeting_id: str, trusted: bool) -> HttpResponse:
@@ -538,6 +538,10 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
     return response
 
 
+def _error_page(request: HttpRequest, key: str, message: str, status: int = 404) -> HttpResponse:
+    return _page(request, "bbb_simulator/error.html", {"key": key, "message": message}, status=status)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     meetings = SimMeeting.objects.filter(ended=False).order_by("meeting_id").prefetch_related("attendees")
     return _page(request, "bbb_simulator/home.html", {"meetings": meetings})
@@ -554,12 +558,7 @@ def client(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("sessionToken", "")
     attendee = SimAttendee.objects.select_related("meeting").filter(session_token=token).first() if token else None
     if attendee is None or attendee.meeting.ended or attendee.left_at:
-        return _page(
-            request,
-            "bbb_simulator/error.html",
-            {"key": "invalidSession", "message": "This meeting session is not valid (any more)."},
-            status=404,
-        )
+        return _error_page(request, "invalidSession", "This meeting session is not valid (any more).")
     meeting = attendee.meeting
     disabled = [f for f in meeting.params.get("disabledFeatures", "").split(",") if f]
     loaded = [
@@ -596,28 +595,18 @@ def leave(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("sessionToken", "")
     attendee = SimAttendee.objects.select_related("meeting").filter(session_token=token).first() if token else None
     if attendee is None:
-        return _page(
-            request,
-            "bbb_simulator/error.html",
-            {"key": "invalidSession", "message": "This meeting session is not valid (any more)."},
-            status=404,
-        )
+        return _error_page(request, "invalidSession", "This meeting session is not valid (any more).")
     if attendee.left_at is None:
         SimAttendee.objects.filter(pk=attendee.pk).update(left_at=timezone.now())
     logout_url = attendee.meeting.params.get("logoutURL", "")
     if logout_url and urlsplit(logout_url).scheme in ("http", "https"):
         return HttpResponseRedirect(logout_url)
-    return _page(request, "bbb_simulator/error.html", {"key": "left", "message": "You left the meeting."})
+    return _error_page(request, "left", "You left the meeting.", status=200)
 
 
 def playback(request: HttpRequest, record_id: str) -> HttpResponse:
     """Where a published recording's playback URL leads: says what would play here."""
     recording = SimRecording.objects.filter(record_id=record_id, published=True).first()
     if recording is None:
-        return _page(
-            request,
-            "bbb_simulator/error.html",
-            {"key": "notFound", "message": "This recording does not exist or is not published."},
-            status=404,
-        )
+        return _error_page(request, "notFound", "This recording does not exist or is not published.")
     return _page(request, "bbb_simulator/playback.html", {"recording": recording})

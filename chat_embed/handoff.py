@@ -34,10 +34,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat_embed.ids import MatrixIdError, email_to_user_id, normalise_email
+from chat_embed.ids import MatrixIdError, email_to_user_id
 from chat_embed.matrix import MatrixClient, MatrixError, is_configured
 from chat_embed.models import ChatTicket, MatrixAccount, MatrixMembership, MatrixRoom
 from chat_embed.provisioning import chat_room_for, ensure_account, ensure_joined, mute_in_room
+from sessions.emails import normalise_email
 from sessions.models import Conference, Room
 from sessions.people import Viewer, role_of, viewer_for
 from sessions.throttle import client_ip

@@ -135,10 +135,6 @@ class MatrixClient:
     def whoami(self, token: str | None = None) -> str:
         return self.request("GET", f"{CLIENT}/account/whoami", token=token)[1]["user_id"]
 
-    def token_is_valid(self, token: str) -> bool:
-        status, _ = self.request("GET", f"{CLIENT}/account/whoami", token=token, allow=(401, 403))
-        return status == 200
-
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         status, body = self.request("GET", f"{ADMIN}/v2/users/{_q(user_id)}", allow=(404,))
         return body if status == 200 else None

@@ -24,10 +24,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat_embed.ids import MatrixIdError, email_to_user_id, find_collisions, normalise_email
+from chat_embed.ids import MatrixIdError, email_to_user_id, find_collisions
 from chat_embed.matrix import MatrixClient, MatrixError
 from chat_embed.models import MatrixAccount, MatrixMembership, MatrixRoom
 from sessions import directory
+from sessions.emails import normalise_email
 from sessions.models import Conference, Room, Talk, Track
 from sessions.people import role_of
 

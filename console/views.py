@@ -180,7 +180,15 @@ def _times(slot: Slot | None, conference: tzinfo, viewer: tzinfo) -> dict | None
     return {"conference": span(conference), "viewer": span(viewer) if viewer != conference else "", "room": slot.room}
 
 
-def _preview_context(request: HttpRequest, checked: sources.Checked) -> dict:
+def _render_preview(
+    request: HttpRequest,
+    checked: sources.Checked,
+    texts: dict[str, str],
+    originals: dict[str, str],
+    allow_overlaps: bool,
+    restoring: SourceVersion | None = None,
+) -> HttpResponse:
+    """The preview page of applying `texts` (edited, or an earlier version's when `restoring`)."""
     conference_zone, viewer_zone = request_conference_zone(request), request.viewer_zone
     now = timezone.now()
     changes = [
@@ -194,12 +202,18 @@ def _preview_context(request: HttpRequest, checked: sources.Checked) -> dict:
         }
         for c in _changes(checked.diff, now)
     ]
-    return {
+    context = {
         "diff": checked.diff,
         "summary": sources.summary(checked.diff),
         "changes": changes,
         "soon_count": sum(c["soon"] for c in changes),
+        "texts": texts,
+        "originals": originals,
+        "warnings": _problems_for_page(checked),
+        "restoring": restoring,
+        "allow_overlaps": allow_overlaps,
     }
+    return _render(request, "console/preview.html", context)
 
 
 def _problems_for_page(checked: sources.Checked) -> list[dict]:
@@ -224,15 +238,7 @@ def preview(request: HttpRequest) -> HttpResponse:
             "allow_overlaps": allow_overlaps,
         }
         return _render(request, "console/edit.html", context, status=422)
-    context = {
-        **_preview_context(request, checked),
-        "texts": texts,
-        "originals": originals,
-        "warnings": _problems_for_page(checked),
-        "restoring": None,
-        "allow_overlaps": allow_overlaps,
-    }
-    return _render(request, "console/preview.html", context)
+    return _render_preview(request, checked, texts, originals, allow_overlaps)
 
 
 @organiser_required
@@ -333,15 +339,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
     if not checked.ok:
         context = {"version": the_version, "problems": _problems_for_page(checked)}
         return _render(request, "console/restore_failed.html", context, status=422)
-    context = {
-        **_preview_context(request, checked),
-        "texts": texts,
-        "originals": originals,
-        "warnings": _problems_for_page(checked),
-        "restoring": the_version,
-        "allow_overlaps": the_version.allow_overlaps,
-    }
-    return _render(request, "console/preview.html", context)
+    return _render_preview(request, checked, texts, originals, the_version.allow_overlaps, restoring=the_version)
 
 
 # --- notices ------------------------------------------------------------------------------------

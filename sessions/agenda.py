@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from sessions import schedule_cache
+from sessions.emails import normalise_email
 from sessions.joinrules import JoinDecision, decide
 from sessions.models import Room, Star, Talk
 from sessions.people import Viewer
@@ -122,9 +123,9 @@ def refresh_after(now: datetime, boundary: datetime | None) -> timedelta:
 def _special_emails() -> frozenset[str]:
     emails: set[str] = set()
     for speakers in Talk.objects.values_list("speaker_emails", flat=True):
-        emails.update(e.lower() for e in speakers or [])
+        emails.update(normalise_email(e) for e in speakers or [])
     for moderators in Room.objects.values_list("moderator_emails", flat=True):
-        emails.update(e.lower() for e in moderators or [])
+        emails.update(normalise_email(e) for e in moderators or [])
     return frozenset(emails)
 
 
@@ -144,7 +145,7 @@ def join_decisions(
     computed for them alone.
     """
     rooms = list(rooms)
-    personal = viewer.is_moderator or (viewer.email and viewer.email.lower() in special_emails())
+    personal = viewer.is_moderator or (viewer.email and normalise_email(viewer.email) in special_emails())
     if not cached or personal:
         return {room.pk: decide(room, viewer, at) for room in rooms}
     at = minute(at)
@@ -218,11 +219,11 @@ def list_joins(talks: Iterable[Talk], viewer: Viewer, at: datetime, *, cached: b
 def speaker_sessions(viewer: Viewer, at: datetime, *, cached: bool = True) -> list[Talk]:
     """The sessions `viewer` speaks in that have not ended, each with `join` set on the day it
     runs (the room's decision for them: moderator from their window's opening)."""
-    email = (viewer.email or "").lower()
+    email = normalise_email(viewer.email or "")
     if not email or email not in special_emails():
         return []
     upcoming = Talk.objects.filter(end__gt=at, is_break=False).select_related("room", "track").order_by("start")
-    talks = [t for t in upcoming if email in (e.lower() for e in t.speaker_emails or [])]
+    talks = [t for t in upcoming if email in (normalise_email(e) for e in t.speaker_emails or [])]
     tz = conference_zone()
     today = [t for t in talks if conference_day_of(t.start, tz) <= conference_day_of(at, tz)]
     decisions = join_decisions({t.room_id: t.room for t in today}.values(), viewer, at, cached=cached)

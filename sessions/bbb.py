@@ -394,6 +394,11 @@ def _bool(element: ET.Element, name: str) -> bool:
     return _text(element, name).lower() == "true"
 
 
+def _metadata(element: ET.Element) -> dict[str, str]:
+    found = element.find("metadata")
+    return {child.tag: (child.text or "") for child in found} if found is not None else {}
+
+
 def _meeting(element: ET.Element) -> MeetingInfo:
     attendees = tuple(
         Attendee(
@@ -407,8 +412,6 @@ def _meeting(element: ET.Element) -> MeetingInfo:
         )
         for a in element.findall("attendees/attendee")
     )
-    metadata_element = element.find("metadata")
-    metadata = {child.tag: (child.text or "") for child in metadata_element} if metadata_element is not None else {}
     return MeetingInfo(
         meeting_id=_text(element, "meetingID"),
         name=_text(element, "meetingName"),
@@ -422,7 +425,7 @@ def _meeting(element: ET.Element) -> MeetingInfo:
         video_count=_int(element, "videoCount"),
         moderator_count=_int(element, "moderatorCount"),
         attendees=attendees,
-        metadata=metadata,
+        metadata=_metadata(element),
     )
 
 
@@ -625,8 +628,6 @@ class Recording:
 
 
 def _recording(element: ET.Element) -> Recording:
-    metadata_element = element.find("metadata")
-    metadata = {child.tag: (child.text or "") for child in metadata_element} if metadata_element is not None else {}
     urls = [_text(f, "url") for f in element.findall("playback/format")]
     return Recording(
         record_id=_text(element, "recordID"),
@@ -636,7 +637,7 @@ def _recording(element: ET.Element) -> Recording:
         state=_text(element, "state"),
         start_time=_int(element, "startTime"),
         end_time=_int(element, "endTime"),
-        metadata=metadata,
+        metadata=_metadata(element),
         playback_url=next((url for url in urls if url.startswith(("https://", "http://"))), ""),
     )
 

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from sessions import meetings
+from sessions.emails import normalise_email
 from sessions.models import Conference, Room, Talk
 from sessions.people import Viewer
 
@@ -41,8 +42,12 @@ def _day_talks(room: Room, at: datetime) -> list[Talk]:
     return list(talks.order_by("start"))
 
 
+def _among(email: str | None, emails: list[str]) -> bool:
+    return bool(email) and normalise_email(email) in {normalise_email(e) for e in emails}
+
+
 def _is_speaker(viewer: Viewer, talk: Talk | None) -> bool:
-    return bool(talk and viewer.email and viewer.email in [e.lower() for e in talk.speaker_emails])
+    return talk is not None and _among(viewer.email, talk.speaker_emails)
 
 
 def decide(room: Room, viewer: Viewer, at: datetime) -> JoinDecision:
@@ -52,7 +57,7 @@ def decide(room: Room, viewer: Viewer, at: datetime) -> JoinDecision:
     current = next((t for t in upcoming if t.start <= at), None)
     following = next((t for t in upcoming if t.start > at), None)
 
-    moderator = viewer.is_moderator or (viewer.email or "") in [e.lower() for e in room.moderator_emails]
+    moderator = viewer.is_moderator or _among(viewer.email, room.moderator_emails)
     speaking = _is_speaker(viewer, current) or _is_speaker(viewer, following)
     role = MODERATOR if (moderator or speaking) else VIEWER
 

@@ -38,6 +38,9 @@ MEETINGS_SECONDS = 10  # how long a server's getMeetings answer is reused (statu
 DOWN_SECONDS = 10  # how long a server that failed is skipped
 JOIN_LINK_SECONDS = 60  # how long the single-use handle to a signed join URL lives
 RECHECK_SECONDS = 10  # at most one "is the meeting still there?" check per room this often
+# Meeting meta tags naming the room and the session; recordings are matched to sessions by them.
+ROOM_TAG = "lpcfe-room"
+SESSION_TAG = "lpcfe-session"
 _UNAVAILABLE_KEYS = ("timeout", "unreachable", "httpError", "badResponse", "checksumError")
 
 
@@ -120,9 +123,8 @@ def create_params(room: Room, at: datetime) -> dict:
             "conference": conference.name if conference else "",
             "room": room.name,
             "track": talk.track.name if talk and talk.track else "",
-            # Recordings are matched to sessions by these (sessions.recordings).
-            "lpcfe-room": room.slug,
-            "lpcfe-session": talk.external_id if talk else "",
+            ROOM_TAG: room.slug,
+            SESSION_TAG: talk.external_id if talk else "",
             "bbb-origin": "lpcfe",
             "bbb-origin-server-name": urlsplit(settings.SITE_URL).hostname or "",
         },

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
+from sessions.emails import normalise_email
+
 ROLES = ("attendee", "speaker", "moderator", "organiser")
 GUEST_SESSION_KEY = "lpcfe_guest_name"
 
@@ -60,7 +62,7 @@ def viewer_for(request: HttpRequest) -> Viewer:
         if memo is not None and memo[0] is user:
             return memo[1]
         name = user.get_full_name() or user.email or user.get_username()
-        viewer = Viewer(email=(user.email or user.get_username()).lower(), display_name=name, role=role_of(user))
+        viewer = Viewer(email=normalise_email(user.email or user.get_username()), display_name=name, role=role_of(user))
         request._lpcfe_viewer_memo = (user, viewer)
         return viewer
     guest_name = request.session.get(GUEST_SESSION_KEY) if hasattr(request, "session") else None

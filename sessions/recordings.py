@@ -18,13 +18,11 @@ from django.utils.translation import gettext as _
 
 from sessions import bbb
 from sessions.bbb import BBBError
-from sessions.meetings import meeting_id_for
+from sessions.meetings import SESSION_TAG, meeting_id_for
 from sessions.models import Room, Talk
 
 logger = logging.getLogger(__name__)
 
-SESSION_TAG = "lpcfe-session"
-ROOM_TAG = "lpcfe-room"
 RECORDINGS_SECONDS = 60
 FAILED_SECONDS = 30
 OVERLAP = timedelta(minutes=5)

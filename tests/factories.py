@@ -2,7 +2,7 @@
 
 import io
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 
 from sessions import guests
 from sessions.models import Conference, Room, Talk, Track
@@ -35,6 +36,12 @@ def talk(room: Room, start: datetime, end: datetime, title: str = "A talk", **kw
     return Talk.objects.create(room=room, start=start, end=end, title=title, external_id=external_id, **kwargs)
 
 
+def talk_now(room: Room, title: str = "A talk", **kwargs) -> Talk:
+    """A session that began five minutes ago and runs forty more: its room is open to Join."""
+    now = django_timezone.now()
+    return talk(room, now - timedelta(minutes=5), now + timedelta(minutes=40), title, **kwargs)
+
+
 def person(email: str, role: str = "attendee", first_name: str = "", last_name: str = "") -> User:
     """A Django user as login creates them: username = email, role as group membership."""
     user = User.objects.create_user(username=email, email=email, first_name=first_name, last_name=last_name)
@@ -44,6 +51,24 @@ def person(email: str, role: str = "attendee", first_name: str = "", last_name: 
     if role != "attendee":
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
+
+
+def client_for(
+    email: str, role: str = "attendee", first_name: str = "", last_name: str = "", **client_kwargs
+) -> Client:
+    """A test client logged in as a new person (see person)."""
+    client = Client(**client_kwargs)
+    client.force_login(person(email, role, first_name, last_name))
+    return client
+
+
+def join_url(client: Client, room: Room) -> str:
+    """POST Join, then load the room page's BBB frame source: the signed join URL it redirects to."""
+    answer = client.post(f"/rooms/{room.slug}/join/")
+    assert answer.status_code == 303 and answer["Location"] == f"/rooms/{room.slug}/", answer
+    frame = client.get(f"/rooms/{room.slug}/enter/")
+    assert frame.status_code == 302, frame
+    return frame["Location"]
 
 
 def guest_client(name: str = "Visitor", **client_kwargs) -> Client:

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.conf import settings
-from django.test import Client
 
 from tests import factories
 from tests.pagecheck import AXE, PERSONAS, PHONE, build_world, logged_in_context, tour
@@ -139,8 +138,7 @@ def test_keyboard_only_from_login_to_a_message_in_the_room_chat(
 
 def test_organisers_can_stop_the_status_page_reloading_itself(browser, live_server, new_page):
     factories.conference()
-    client = Client()
-    client.force_login(factories.person("olga@example.org", role="organiser"))
+    client = factories.client_for("olga@example.org", role="organiser")
     page = new_page()
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])

@@ -1,18 +1,13 @@
 """Guests in BBB: a guest joins with guest=true, so the BBB server's own guest policy applies to
 them; registered people join without it."""
 
-import threading
 import uuid
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from bbb_simulator.models import SimAttendee
 from chat_embed.matrix import MatrixClient
@@ -26,37 +21,28 @@ live = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def town_hall(settings):
-    cache.clear()
+def town_hall(settings, fresh_cache):
     guests.forget_cached()
     GuestMode.objects.update_or_create(pk=1, defaults={"enabled": True})
     factories.conference(timezone="UTC")
     room = factories.room(slug="town-hall", name="Town hall", kind=Room.Kind.PUBLIC)
-    now = timezone.now()
-    factories.talk(room, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Open session")
-    yield room
-    cache.clear()
+    factories.talk_now(room, title="Open session")
+    return room
     guests.forget_cached()
-
-
-def _join(client: Client, room: Room) -> str:
-    assert client.post(f"/rooms/{room.slug}/join/").status_code == 303
-    return client.get(f"/rooms/{room.slug}/enter/")["Location"]
 
 
 @live
 def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
     gwen = Client()
     assert gwen.post(reverse("guest_login"), {"name": "Gwen Visitor"}).status_code == 302
-    url = _join(gwen, town_hall)
+    url = factories.join_url(gwen, town_hall)
     query = parse_qs(urlsplit(url).query)
     assert query["guest"] == ["true"] and query["fullName"][0].startswith("Gwen Visitor")
     assert 'data-testid="guest"' in requests.get(url, timeout=5).text
     assert SimAttendee.objects.get(full_name__startswith="Gwen Visitor").guest is True
 
-    ada = Client()
-    ada.force_login(factories.person("ada@example.org", first_name="Ada", last_name="Lovelace"))
-    url = _join(ada, town_hall)
+    ada = factories.client_for("ada@example.org", first_name="Ada", last_name="Lovelace")
+    url = factories.join_url(ada, town_hall)
     assert "guest" not in parse_qs(urlsplit(url).query)
     requests.get(url, timeout=5)
     assert SimAttendee.objects.get(full_name="Ada Lovelace").guest is False
@@ -64,7 +50,7 @@ def test_guest_joins_bbb_as_a_guest_and_attendees_do_not(bbb_double, town_hall):
 
 @live
 def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
-    bbb_double, matrix_settings, settings, monkeypatch
+    bbb_double, matrix_settings, settings, hold_in
 ):
     """A new guest's room page asks for a chat token (making the guest's Matrix account) while the
     guest clicks Join. Both requests load the guest's session; the frame must still get in, and the
@@ -75,39 +61,21 @@ def test_guest_join_keeps_its_link_while_the_chat_fetches_its_first_token(
     sample = matrix_sample.build(f"{tag}.example.org")
     client = MatrixClient(matrix_settings.url, matrix_settings.admin_token, timeout=10)
     assert Provisioner(client, matrix_settings.server_name, join_mode="on_open").run().failures == []
-    now = timezone.now()
-    factories.talk(sample.townhall, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Open session")
+    factories.talk_now(sample.townhall, title="Open session")
     gwen = factories.guest_client("Gwen Visitor")
     chat_frame = Client()
     chat_frame.cookies[settings.SESSION_COOKIE_NAME] = gwen.cookies[settings.SESSION_COOKIE_NAME].value
 
-    inside, go_on = threading.Event(), threading.Event()
-    put_user = MatrixClient.put_user
-
-    def put_user_after_the_join(self, *args, **kwargs):
-        inside.set()  # the token request has loaded the session and made the guest's account row
-        assert go_on.wait(20)
-        return put_user(self, *args, **kwargs)
-
-    monkeypatch.setattr(MatrixClient, "put_user", put_user_after_the_join)
-    answers = []
-
-    def fetch_token() -> None:
-        try:
-            answers.append(chat_frame.post(reverse("chat:token", args=[sample.townhall.slug]), {}, "application/json"))
-        finally:
-            connection.close()
-
-    token_request = threading.Thread(target=fetch_token)
-    token_request.start()
-    try:
-        assert inside.wait(20)
-        assert gwen.post(f"/rooms/{sample.townhall.slug}/join/").status_code == 303
-    finally:
-        go_on.set()
-        token_request.join(30)
-    assert answers and answers[0].status_code == 200, answers and answers[0].content
-    chat_user = answers[0].json()["user_id"]
+    # The token request is held once it has loaded the session and made the guest's account row.
+    token, join = hold_in(
+        MatrixClient,
+        "put_user",
+        slow=lambda: chat_frame.post(reverse("chat:token", args=[sample.townhall.slug]), {}, "application/json"),
+        meanwhile=lambda: gwen.post(f"/rooms/{sample.townhall.slug}/join/"),
+    )
+    assert join.status_code == 303
+    assert token.status_code == 200, token.content
+    chat_user = token.json()["user_id"]
 
     frame = gwen.get(f"/rooms/{sample.townhall.slug}/enter/")
     assert frame.status_code == 302, frame.content.decode()[:300]  # not "This join link has been used"

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -27,48 +26,25 @@ from chat_embed.matrix import MatrixClient
 from chat_embed.models import ChatTicket
 from chat_embed.provisioning import Provisioner, chat_room_for
 from sessions import chat_plugin
-from sessions.models import Room, Talk
+from sessions.models import Talk
 from tests import factories, matrix_sample
 
 live = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def hall(settings, _fresh_cache):
+def hall(settings, fresh_cache):
     settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
     settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
     factories.conference(name="Plumbers", timezone="Europe/Dublin")
     room = factories.room(slug="hall-a", name="Hall A")
-    now = timezone.now()
-    factories.talk(
+    factories.talk_now(
         room,
-        now - timedelta(minutes=5),
-        now + timedelta(minutes=40),
         title="Scheduling",
         speaker_names=["Linus Speaker"],
         speaker_emails=["linus@example.org"],
     )
     return room
-
-
-def _person(email: str, role: str = "attendee", first: str = "", last: str = "") -> Client:
-    client = Client()
-    client.force_login(factories.person(email, role, first, last))
-    return client
-
-
-def _join_url(client: Client, room: Room) -> str:
-    assert client.post(f"/rooms/{room.slug}/join/").status_code == 303
-    frame = client.get(f"/rooms/{room.slug}/enter/")
-    assert frame.status_code == 302
-    return frame["Location"]
 
 
 def _ticket(join_url: str) -> str:
@@ -83,7 +59,7 @@ def _ticket(join_url: str) -> str:
 @live
 def test_join_url_carries_no_chat_ticket_with_the_plugin_off(bbb_double, hall, matrix_settings, settings):
     settings.BBB_CHAT_PLUGIN = False
-    url = _join_url(_person("ada@example.org", first="Ada", last="Lovelace"), hall)
+    url = factories.join_url(factories.client_for("ada@example.org", first_name="Ada", last_name="Lovelace"), hall)
     assert "ticket" not in url and "userdata-" not in url and "/chat/" not in url
     assert ChatTicket.objects.count() == 0  # none made, so none to steal from a log
 
@@ -91,7 +67,9 @@ def test_join_url_carries_no_chat_ticket_with_the_plugin_off(bbb_double, hall, m
 @live
 def test_plugin_ticket_works_once_then_is_refused(bbb_double, hall, matrix_settings, settings):
     settings.BBB_CHAT_PLUGIN = True
-    ticket = _ticket(_join_url(_person("ada@example.org", first="Ada", last="Lovelace"), hall))
+    ticket = _ticket(
+        factories.join_url(factories.client_for("ada@example.org", first_name="Ada", last_name="Lovelace"), hall)
+    )
     assert len(ticket) >= 40
     stored = ChatTicket.objects.get(digest=ChatTicket.hash(ticket))
     assert stored.expires_at - stored.created_at <= timedelta(seconds=60)
@@ -109,7 +87,7 @@ def test_plugin_ticket_works_once_then_is_refused(bbb_double, hall, matrix_setti
 @live
 def test_plugin_ticket_is_refused_after_60_seconds(bbb_double, hall, matrix_settings, settings, monkeypatch):
     settings.BBB_CHAT_PLUGIN = True
-    ticket = _ticket(_join_url(_person("ada@example.org"), hall))
+    ticket = _ticket(factories.join_url(factories.client_for("ada@example.org"), hall))
     made = timezone.now()
     monkeypatch.setattr(timezone, "now", lambda: made + timedelta(seconds=61))
     late = Client().post(f"/chat/{hall.slug}/token/", {"ticket": ticket}, content_type="application/json")
@@ -130,7 +108,7 @@ def _manifest_file() -> Path:
 @live
 def test_meetings_are_created_with_the_plugin_manifest_and_its_checksum(bbb_double, hall, settings):
     settings.BBB_CHAT_PLUGIN = True
-    _join_url(_person("ada@example.org"), hall)
+    factories.join_url(factories.client_for("ada@example.org"), hall)
     meeting = SimMeeting.objects.get()
     (sent,) = json.loads(meeting.params["pluginManifests"])
     assert sent["url"] == bbb_double.api_url.split("/bbb-simulator")[0] + "/static/bbb-plugin/manifest.json"
@@ -148,7 +126,7 @@ def test_a_manifest_that_does_not_match_its_checksum_is_not_loaded(bbb_double, h
     settings.BBB_CHAT_PLUGIN = True
     real = chat_plugin.manifest_entry
     monkeypatch.setattr(chat_plugin, "manifest_entry", lambda site: {**real(site), "checksum": "0" * 64})
-    join_url = _join_url(_person("ada@example.org"), hall)
+    join_url = factories.join_url(factories.client_for("ada@example.org"), hall)
     (plugin,) = SimMeeting.objects.get().plugins
     assert plugin["failure"] == "manifest checksum mismatch"
     page = requests.get(join_url, timeout=5).text
@@ -158,7 +136,7 @@ def test_a_manifest_that_does_not_match_its_checksum_is_not_loaded(bbb_double, h
 @live
 def test_without_the_plugin_meetings_load_none(bbb_double, hall, settings):
     settings.BBB_CHAT_PLUGIN = False
-    join_url = _join_url(_person("ada@example.org"), hall)
+    join_url = factories.join_url(factories.client_for("ada@example.org"), hall)
     meeting = SimMeeting.objects.get()
     assert "pluginManifests" not in meeting.params and meeting.plugins == []
     assert "plugin-host.js" not in requests.get(join_url, timeout=5).text
@@ -189,7 +167,7 @@ def _panel_message(page, text: str):
 @pytest.mark.browser
 @live
 def test_chat_in_bbbs_side_panel_for_an_attendee_and_a_speaker(
-    bbb_double, matrix_settings, settings, new_page, live_server, _fresh_cache
+    bbb_double, matrix_settings, settings, new_page, live_server, fresh_cache
 ):
     settings.BBB_CHAT_PLUGIN = True
     settings.BBB_JOIN_MODE = "redirect"  # straight into BBB: before the plugin, no chat at all

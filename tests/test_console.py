@@ -38,9 +38,7 @@ def world(tmp_path, settings) -> Sources:
 
 
 def organiser(email: str = "org@example.org", **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(factories.person(email, role="organiser"))
-    return client
+    return factories.client_for(email, role="organiser", **kwargs)
 
 
 def post_apply(client: Client, role: str, text: str, original: str, **extra) -> object:
@@ -149,8 +147,7 @@ def test_apply_moves_the_session_writes_the_file_keeps_the_version_and_shows_a_n
     assert "Scheduler latency" in notice.text and "13:00–13:45" in notice.text and "16:00–16:45" in notice.text
     assert [r.name for r in notice.rooms.all()] == ["Main hall"]
 
-    attendee = Client()
-    attendee.force_login(factories.person("ada@example.org"))
+    attendee = factories.client_for("ada@example.org")
     now_page = attendee.get(reverse("now")).content.decode()
     assert "Scheduler latency” moves from" in now_page
     # Open now pages get it with their next refresh of the rooms.
@@ -335,8 +332,7 @@ def _console_urls(version_pk: int) -> list[str]:
 def test_attendee_and_guest_get_403_on_every_console_url(world):
     urls = _console_urls(SourceVersion.objects.get().pk)
     assert len(urls) == len(console_urls.urlpatterns) >= 11
-    attendee = Client()
-    attendee.force_login(factories.person("ada@example.org"))
+    attendee = factories.client_for("ada@example.org")
     speaker = Client()
     speaker.force_login(factories.person("sam@example.org", role="speaker"))
     guest = factories.guest_client("Visitor")
@@ -388,8 +384,7 @@ def test_announcements_are_escaped_rate_limited_and_on_the_now_page(world, setti
     third = client.post(reverse("console:announce"), {"text": "Third", "target": "all"}, follow=True)
     assert "Too many announcements" in third.content.decode()
     assert Notice.objects.filter(kind=Notice.Kind.ANNOUNCEMENT).count() == 2
-    attendee = Client()
-    attendee.force_login(factories.person("ada@example.org"))
+    attendee = factories.client_for("ada@example.org")
     html = attendee.get(reverse("now")).content.decode()
     assert "&lt;script&gt;window.__x=1&lt;/script&gt;" in html
     assert "<script>window.__x" not in html and "<img src=x" not in html

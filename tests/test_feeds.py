@@ -8,24 +8,17 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import vobject
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from sessions import feeds, schedule_cache
+from sessions import feeds
 from sessions.models import Star, Talk
 from sessions.signals import schedule_changed
 from tests import factories, schedule_data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 TRICKY = "Commas, semicolons; back\\slash \u2014 “quotes” <script>alert(1)</script>\nand a second line"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    schedule_cache.forget()
 
 
 @pytest.fixture

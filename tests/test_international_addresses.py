@@ -12,7 +12,6 @@ import unicodedata
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -23,7 +22,7 @@ from sessions.models import Attendee, Talk
 from tests import factories
 from tests.importing import run_import
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 JOSE = "josé@example.org"  # composed é (NFC)
 JOSE_DECOMPOSED = unicodedata.normalize("NFD", "José@Example.org")  # e + U+0301, as some keyboards send it
@@ -34,13 +33,6 @@ PEOPLE = [
     f"Zoë\tÅberg\tZOE-8mm2-31cd\t{ZOE}\tspeaker",
     "Wei\tZhang\tWEI-5pp3-90ef\t张伟@example.org\tattendee",
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def import_people(lines: list[str], folder) -> tuple[str, str]:

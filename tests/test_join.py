@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.cache import cache
-from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
@@ -26,13 +25,7 @@ from sessions.models import JoinLog, Room
 from tests import factories
 
 live = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
@@ -64,27 +57,12 @@ def hall(settings):
     return room
 
 
-def _client(email: str, role: str = "attendee", first_name: str = "", last_name: str = "") -> Client:
-    client = Client()
-    client.force_login(factories.person(email, role, first_name, last_name))
-    return client
-
-
-def _enter(client: Client, room: Room) -> str:
-    """POST join, then load the room page's BBB frame source: the signed join URL it redirects to."""
-    answer = client.post(f"/rooms/{room.slug}/join/")
-    assert answer.status_code == 303 and answer["Location"] == f"/rooms/{room.slug}/"
-    frame = client.get(f"/rooms/{room.slug}/enter/")
-    assert frame.status_code == 302
-    return frame["Location"]
-
-
 # --- The room page and the single-use frame ---------------------------------------------------
 
 
 @live
 def test_attendee_joins_as_viewer_into_the_double(bbb_double, hall):
-    ada = _client("ada@example.org", first_name="Ada", last_name="Lovelace")
+    ada = factories.client_for("ada@example.org", first_name="Ada", last_name="Lovelace")
     answer = ada.post("/rooms/hall-a/join/")
     assert answer.status_code == 303
     page = ada.get("/rooms/hall-a/")
@@ -119,10 +97,10 @@ def test_attendee_joins_as_viewer_into_the_double(bbb_double, hall):
 @live
 def test_meeting_is_created_from_the_schedule(bbb_double, hall, settings):
     settings.BBB_ALLOW_REQUESTS_WITHOUT_SESSION = True
-    _enter(_client("ada@example.org"), hall)
+    factories.join_url(factories.client_for("ada@example.org"), hall)
     hack = factories.room(slug="hack-1", name="Hack room", kind=Room.Kind.HACK)
     factories.talk(hack, timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(hours=1), title="Hacking")
-    _enter(_client("bob@example.org"), hack)
+    factories.join_url(factories.client_for("bob@example.org"), hack)
 
     created = SimMeeting.objects.get(meeting_id="hall-a").params
     assert created["name"] == "Hall A"
@@ -153,7 +131,7 @@ def test_meeting_is_created_from_the_schedule(bbb_double, hall, settings):
 )
 @live
 def test_roles(bbb_double, hall, email, role, expected):
-    join_url = _enter(_client(email, role), hall)
+    join_url = factories.join_url(factories.client_for(email, role), hall)
     assert parse_qs(urlsplit(join_url).query)["role"] == [expected]
     requests.get(join_url, timeout=5)
     assert SimAttendee.objects.get().role == expected
@@ -165,7 +143,7 @@ def test_private_room_is_for_its_moderators(hall):
     hall.kind = Room.Kind.PRIVATE
     hall.moderator_emails = ["pc@example.org"]
     hall.save()
-    refused = _client("ada@example.org").post("/rooms/hall-a/join/")
+    refused = factories.client_for("ada@example.org").post("/rooms/hall-a/join/")
     assert refused.status_code == 403
     assert "open to its moderators only" in refused.content.decode()
     assert "Only this room&#x27;s moderators may enter." in refused.content.decode()
@@ -177,7 +155,9 @@ def test_private_room_moderator_gets_in(bbb_double, hall):
     hall.kind = Room.Kind.PRIVATE
     hall.moderator_emails = ["pc@example.org"]
     hall.save()
-    assert parse_qs(urlsplit(_enter(_client("pc@example.org"), hall)).query)["role"] == ["MODERATOR"]
+    assert parse_qs(urlsplit(factories.join_url(factories.client_for("pc@example.org"), hall)).query)["role"] == [
+        "MODERATOR"
+    ]
 
 
 @live
@@ -187,7 +167,7 @@ def test_guests_only_in_public_rooms(bbb_double, hall):
     assert refused.status_code == 403 and "Guests may only join public rooms." in refused.content.decode()
     hall.kind = Room.Kind.PUBLIC
     hall.save()
-    query = parse_qs(urlsplit(_enter(guest, hall)).query)
+    query = parse_qs(urlsplit(factories.join_url(guest, hall)).query)
     assert query["fullName"] == ["Visitor (guest)"] and query["role"] == ["VIEWER"]
     assert query["userID"][0].startswith("guest-")
 
@@ -197,7 +177,7 @@ def test_guest_name_carries_one_guest_marker(bbb_double, hall):
     hall.kind = Room.Kind.PUBLIC
     hall.save()
     guest = factories.guest_client("Visiting Guest")  # through the guest form, as a browser does
-    join_url = _enter(guest, hall)
+    join_url = factories.join_url(guest, hall)
     assert parse_qs(urlsplit(join_url).query)["fullName"] == ["Visiting Guest (guest)"]
     requests.get(join_url, timeout=10, allow_redirects=False)  # the browser follows it into BBB
     assert list(SimAttendee.objects.values_list("full_name", flat=True)) == ["Visiting Guest (guest)"]
@@ -212,9 +192,8 @@ def test_anonymous_is_sent_to_log_in(hall):
 
 @pytest.mark.django_db
 def test_join_is_a_post_with_csrf(hall):
-    assert _client("ada@example.org").get("/rooms/hall-a/join/").status_code == 405
-    strict = Client(enforce_csrf_checks=True)
-    strict.force_login(factories.person("bob@example.org"))
+    assert factories.client_for("ada@example.org").get("/rooms/hall-a/join/").status_code == 405
+    strict = factories.client_for("bob@example.org", enforce_csrf_checks=True)
     assert strict.post("/rooms/hall-a/join/").status_code == 403
     assert not JoinLog.objects.exists()
 
@@ -229,7 +208,7 @@ def _only_talk(room: Room, start, end) -> None:
 
 @live
 def test_window_boundaries(bbb_double, hall):
-    ada = _client("ada@example.org")
+    ada = factories.client_for("ada@example.org")
     ada.get("/rooms/hall-a/")  # warm up, so the timed requests below are quick
     opens = timedelta(minutes=10)
 
@@ -266,8 +245,8 @@ def test_capacity_full_page_lists_open_rooms(bbb_double, hall):
     factories.talk(other, timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(hours=1))
     factories.room(slug="closed", name="Closed room")
 
-    requests.get(_enter(_client("ada@example.org"), hall), timeout=5)  # Ada is in: 1 of 1
-    bob = _client("bob@example.org")
+    requests.get(factories.join_url(factories.client_for("ada@example.org"), hall), timeout=5)  # Ada is in: 1 of 1
+    bob = factories.client_for("bob@example.org")
     full = bob.post("/rooms/hall-a/join/")
     html = full.content.decode()
     assert full.status_code == 403 and "This room is full." in html
@@ -278,7 +257,9 @@ def test_capacity_full_page_lists_open_rooms(bbb_double, hall):
     assert bob.post("/rooms/hall-a/join/").status_code == 403
     assert bbb.get_meeting_info(bbb_double, "hall-a").participant_count == 1
     # Speakers always get in, whatever the count.
-    assert parse_qs(urlsplit(_enter(_client("linus@example.org"), hall)).query)["role"] == ["MODERATOR"]
+    assert parse_qs(urlsplit(factories.join_url(factories.client_for("linus@example.org"), hall)).query)["role"] == [
+        "MODERATOR"
+    ]
 
 
 # --- One create for a herd of clicks --------------------------------------------------------
@@ -289,7 +270,7 @@ def test_one_create_under_a_burst_of_joins(bbb_double, hall, live_server):
     clicks = 24
     browsers = []
     for number in range(clicks):
-        client = _client(f"person{number}@example.org")
+        client = factories.client_for(f"person{number}@example.org")
         browser = requests.Session()
         browser.cookies.set("sessionid", client.cookies["sessionid"].value)
         form = browser.get(f"{live_server.url}/rooms/hall-a/", timeout=10).text
@@ -322,42 +303,23 @@ def test_one_create_under_a_burst_of_joins(bbb_double, hall, live_server):
 
 
 @live
-def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall, monkeypatch):
+def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall, hold_in):
     """Two tabs of one browser: Join in Hall A is still being answered when Join in Hall B is.
     Each request loads the session and saves it with its room's join link: neither may drop the other's."""
-    now = timezone.now()
     hall_b = factories.room(slug="hall-b", name="Hall B")
-    factories.talk(hall_b, now - timedelta(minutes=5), now + timedelta(minutes=40), title="Parallel track")
-    tab_a = _client("ada@example.org")
+    factories.talk_now(hall_b, title="Parallel track")
+    tab_a = factories.client_for("ada@example.org")
     tab_b = Client()
     tab_b.cookies["sessionid"] = tab_a.cookies["sessionid"].value
-    inside, go_on = threading.Event(), threading.Event()
-    count_join = meetings.count_join
-
-    def count_join_then_wait(room: Room) -> None:
-        count_join(room)
-        if room.slug == "hall-a":  # hall A's request has loaded the session and has yet to save it
-            inside.set()
-            assert go_on.wait(20)
-
-    monkeypatch.setattr(meetings, "count_join", count_join_then_wait)
-    answers = []
-
-    def join_hall_a() -> None:
-        try:
-            answers.append(tab_a.post("/rooms/hall-a/join/").status_code)
-        finally:
-            connection.close()
-
-    slow = threading.Thread(target=join_hall_a)
-    slow.start()
-    try:
-        assert inside.wait(20)
-        assert tab_b.post("/rooms/hall-b/join/").status_code == 303
-    finally:
-        go_on.set()
-        slow.join(30)
-    assert answers == [303]
+    joined_a, joined_b = hold_in(
+        meetings,
+        "count_join",
+        slow=lambda: tab_a.post("/rooms/hall-a/join/"),
+        meanwhile=lambda: tab_b.post("/rooms/hall-b/join/"),
+        # Hall A's request has loaded the session and has yet to save it.
+        only=lambda room: room.slug == "hall-a",
+    )
+    assert (joined_a.status_code, joined_b.status_code) == (303, 303)
 
     for tab, slug in ((tab_a, "hall-a"), (tab_b, "hall-b")):
         assert f'src="/rooms/{slug}/enter/"' in tab.get(f"/rooms/{slug}/").content.decode()
@@ -372,7 +334,7 @@ def test_joins_into_two_rooms_at_once_both_let_their_frames_in(bbb_double, hall,
 @pytest.mark.django_db
 def test_bbb_down_gives_a_clear_page_at_once(hall, broken_bbb, closed_port):
     broken_bbb(closed_port, timeout=3)
-    ada = _client("ada@example.org")
+    ada = factories.client_for("ada@example.org")
     started = time.monotonic()
     answer = ada.post("/rooms/hall-a/join/")
     assert time.monotonic() - started < 1.5
@@ -384,7 +346,7 @@ def test_bbb_down_gives_a_clear_page_at_once(hall, broken_bbb, closed_port):
 @pytest.mark.django_db
 def test_bbb_slow_gives_a_clear_page_within_the_timeout(hall, broken_bbb, silent_port):
     broken_bbb(silent_port, timeout=1)
-    ada = _client("ada@example.org")
+    ada = factories.client_for("ada@example.org")
     started = time.monotonic()
     answer = ada.post("/rooms/hall-a/join/")
     elapsed = time.monotonic() - started
@@ -392,7 +354,7 @@ def test_bbb_slow_gives_a_clear_page_within_the_timeout(hall, broken_bbb, silent
     assert 0.9 < elapsed < 2.5
     # The herd behind the first click fails fast instead of each waiting for the timeout.
     started = time.monotonic()
-    assert _client("bob@example.org").post("/rooms/hall-a/join/").status_code == 503
+    assert factories.client_for("bob@example.org").post("/rooms/hall-a/join/").status_code == 503
     assert time.monotonic() - started < 0.5
 
 
@@ -401,17 +363,17 @@ def test_bbb_slow_gives_a_clear_page_within_the_timeout(hall, broken_bbb, silent
 
 @live
 def test_meeting_recreated_when_bbb_says_it_is_gone(bbb_double, hall, live_server):
-    ada = _client("ada@example.org")
-    requests.get(_enter(ada, hall), timeout=5)
+    ada = factories.client_for("ada@example.org")
+    requests.get(factories.join_url(ada, hall), timeout=5)
     bbb.end(bbb_double, "hall-a")  # a moderator ended it; lpcfe still has the old createTime
 
-    stale = requests.get(_enter(ada, hall), timeout=5, allow_redirects=False)
+    stale = requests.get(factories.join_url(ada, hall), timeout=5, allow_redirects=False)
     assert stale.status_code == 302 and stale.headers["Location"].startswith(live_server.url + "/rooms/hall-a/left/")
     left = requests.get(stale.headers["Location"], timeout=5)
     assert "could not be entered" in left.text and left.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert 'target="_top"' in left.text
 
-    meeting = requests.get(_enter(ada, hall), timeout=5)
+    meeting = requests.get(factories.join_url(ada, hall), timeout=5)
     assert "VIEWER" in meeting.text and "not a real meeting" in meeting.text
     assert SimApiCall.objects.filter(call="create", meeting_id="hall-a").count() == 2
 
@@ -419,14 +381,14 @@ def test_meeting_recreated_when_bbb_says_it_is_gone(bbb_double, hall, live_serve
 @live
 def test_forged_error_report_does_not_drop_the_meeting(bbb_double, hall, live_server):
     """room_left's `errors` are not signed: they only make lpcfe ask BBB (rate-limited)."""
-    ada = _client("ada@example.org")
-    requests.get(_enter(ada, hall), timeout=5)
+    ada = factories.client_for("ada@example.org")
+    requests.get(factories.join_url(ada, hall), timeout=5)
     forged = requests.get(
         f'{live_server.url}/rooms/hall-a/left/?errors=[{{"key":"mismatchCreateTimeParam"}}]', timeout=5
     )
     assert forged.status_code == 200 and "restarted" in forged.text
     assert "You left the meeting" in requests.get(f"{live_server.url}/rooms/hall-a/left/", timeout=5).text
-    requests.get(_enter(ada, hall), timeout=5)
+    requests.get(factories.join_url(ada, hall), timeout=5)
     assert SimApiCall.objects.filter(call="create", meeting_id="hall-a").count() == 1
     assert SimApiCall.objects.filter(call="getMeetingInfo", meeting_id="hall-a").count() == 1
 
@@ -434,7 +396,7 @@ def test_forged_error_report_does_not_drop_the_meeting(bbb_double, hall, live_se
 @live
 def test_redirect_mode_goes_straight_to_bbb(bbb_double, hall, settings):
     settings.BBB_JOIN_MODE = "redirect"
-    answer = _client("ada@example.org").post("/rooms/hall-a/join/")
+    answer = factories.client_for("ada@example.org").post("/rooms/hall-a/join/")
     assert answer.status_code == 303 and answer["Location"].startswith(bbb_double.api_url + "/join?")
 
 

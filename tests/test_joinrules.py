@@ -75,3 +75,16 @@ def test_breaks_do_not_open_a_room_early_or_keep_it_open(hall):
     assert not decide(hall, ATTENDEE, T0 - timedelta(minutes=30)).allowed
     assert decide(hall, ATTENDEE, T0 + timedelta(minutes=50)).allowed  # between two sessions
     assert not decide(hall, ATTENDEE, T0 + timedelta(hours=2, minutes=30)).allowed  # only the break is left
+
+
+def test_moderator_and_speaker_addresses_match_in_any_unicode_form_and_case(hall):
+    # Typed in the admin with a combining diaeresis and capitals; people log in with the composed form.
+    hall.kind = Room.Kind.PRIVATE
+    hall.moderator_emails = ["Zoe\u0308@Example.org"]
+    assert decide(hall, Viewer("zo\u00eb@example.org", "Zoë", "attendee"), T0).role == MODERATOR
+    talk = hall.talks.get(start=T0)
+    talk.speaker_emails = ["Jose\u0301@example.org"]
+    talk.save()
+    hall.moderator_emails = []
+    jose = Viewer("jos\u00e9@example.org", "José", "speaker")
+    assert decide(hall, jose, T0 - timedelta(minutes=20)).role == MODERATOR

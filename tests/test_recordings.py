@@ -19,14 +19,7 @@ LINK = re.compile(r'<a class="button recording-link" href="([^"]+)"[^>]*>([^<]+)
 
 
 @pytest.fixture
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def session(settings, _fresh_cache):
+def session(settings, fresh_cache):
     """Hall A with a session running now (Linus speaking) and another later in the day."""
     settings.SCHEDULE_JOIN_OPEN_MINUTES = 10
     settings.SCHEDULE_SPEAKER_OPEN_MINUTES = 30
@@ -48,18 +41,10 @@ def session(settings, _fresh_cache):
     return talk, later
 
 
-def _person(email: str, role: str = "attendee", csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(factories.person(email, role))
-    return client
-
-
 def _run_session(talk) -> None:
     """The speaker joins the meeting on the double, the session ends, the moderator ends the meeting."""
-    linus = _person("linus@example.org", "speaker")
-    assert linus.post(f"/rooms/{talk.room.slug}/join/").status_code == 303
-    join_url = linus.get(f"/rooms/{talk.room.slug}/enter/")["Location"]
-    assert 'class="role">MODERATOR' in requests.get(join_url, timeout=5).text
+    linus = factories.client_for("linus@example.org", "speaker")
+    assert 'class="role">MODERATOR' in requests.get(factories.join_url(linus, talk.room), timeout=5).text
     bbb.end(bbb.server_for(talk.room), meetings.meeting_id_for(talk.room))
     ended = timezone.now()
     type(talk).objects.filter(pk=talk.pk).update(start=ended - timedelta(minutes=46), end=ended - timedelta(minutes=1))
@@ -83,14 +68,14 @@ def test_recording_is_matched_by_tag_and_published_by_an_organiser(bbb_double, s
     recording = SimRecording.objects.get()
     assert recording.metadata["lpcfe-session"] == "lpc-42" and recording.metadata["lpcfe-room"] == "hall-a"
 
-    attendee = _person("ada@example.org")
+    attendee = factories.client_for("ada@example.org")
     ((url, label),) = _links(attendee, talk)
     assert label == "Watch the recording"
     assert "This recording" not in requests.get(url, timeout=5).text
     assert 'data-testid="playback"' in requests.get(url, timeout=5).text
     assert _links(attendee, later) == []  # another session of the same room: not its recording
 
-    orla = _person("orla@example.org", "organiser", csrf=True)
+    orla = factories.client_for("orla@example.org", "organiser", enforce_csrf_checks=True)
     token = _csrf(orla, talk)
     assert (
         orla.post(f"/sessions/{talk.pk}/recordings/", {"record_id": recording.record_id, "publish": "0"}).status_code
@@ -118,7 +103,7 @@ def test_attendees_cannot_publish(bbb_double, session):
     talk, _ = session
     _run_session(talk)
     recording = SimRecording.objects.get()
-    ada = _person("ada@example.org")
+    ada = factories.client_for("ada@example.org")
     refused = ada.post(f"/sessions/{talk.pk}/recordings/", {"record_id": recording.record_id, "publish": "0"})
     assert refused.status_code == 403 and SimRecording.objects.get().published is True
 
@@ -127,7 +112,7 @@ def test_attendees_cannot_publish(bbb_double, session):
 def test_get_recordings_is_cached_and_a_broken_server_shows_no_link(bbb_double, session, settings):
     talk, _ = session
     _run_session(talk)
-    attendee = _person("ada@example.org")
+    attendee = factories.client_for("ada@example.org")
     for _ in range(3):
         assert len(_links(attendee, talk)) == 1
     assert SimApiCall.objects.filter(call="getRecordings").count() == 1  # the page reuses the answer

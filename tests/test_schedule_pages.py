@@ -7,12 +7,11 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from sessions import agenda, schedule_cache
+from sessions import agenda
 from sessions.joinrules import decide
 from sessions.models import Conference, Talk
 from sessions.people import ANONYMOUS, Viewer, viewer_for
@@ -20,7 +19,7 @@ from sessions.signals import schedule_changed
 from tests import factories, schedule_data
 from tests.schedule_data import A_START, at
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 DUBLIN = ZoneInfo("Europe/Dublin")
 VIEWERS = {
@@ -33,12 +32,6 @@ VIEWERS = {
 JOIN_DIV = re.compile(
     r'<div class="join" data-room="([^"]+)" data-allowed="(true|false)" data-role="(\w+)">(.*?)</div>', re.S
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    schedule_cache.forget()
 
 
 @pytest.fixture

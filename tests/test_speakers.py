@@ -11,6 +11,7 @@ from tests import factories, schedule_data
 from tests.schedule_data import at
 
 live = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # an earlier test's meeting for Hall A may still be cached
 
 
 @pytest.mark.browser

@@ -4,22 +4,14 @@ import re
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from sessions import schedule_cache
 from sessions.models import Star, Talk
 from tests import factories, schedule_data
 from tests.schedule_data import at
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    schedule_cache.forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture

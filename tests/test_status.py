@@ -4,19 +4,13 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from sessions import bbb
 from tests import factories
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
@@ -32,25 +26,20 @@ def rooms(settings):
 
 
 def _organiser() -> Client:
-    client = Client()
-    client.force_login(factories.person("org@example.org", "organiser"))
-    return client
+    return factories.client_for("org@example.org", "organiser")
 
 
 @pytest.mark.django_db
 def test_only_organisers(rooms):
     assert Client().get("/status/")["Location"] == "/login/?next=/status/"
-    attendee = Client()
-    attendee.force_login(factories.person("ada@example.org"))
+    attendee = factories.client_for("ada@example.org")
     assert attendee.get("/status/").status_code == 403
 
 
 @pytest.mark.django_db(transaction=True)
 def test_rooms_services_and_joins(bbb_double, rooms):
-    ada = Client()
-    ada.force_login(factories.person("ada@example.org", first_name="Ada"))
-    assert ada.post("/rooms/hall-a/join/").status_code == 303
-    requests.get(ada.get("/rooms/hall-a/enter/")["Location"], timeout=5)
+    ada = factories.client_for("ada@example.org", first_name="Ada")
+    requests.get(factories.join_url(ada, rooms), timeout=5)
 
     page = _organiser().get("/status/")
     html = page.content.decode()

@@ -33,12 +33,6 @@ class Where:
             return f"{self.source}:{self.path}"
         return self.source
 
-    def at_line(self, line: int) -> "Where":
-        return Where(self.source, line=line)
-
-    def at_path(self, path: str) -> "Where":
-        return Where(self.source, path=path)
-
 
 @dataclass(frozen=True)
 class Problem:

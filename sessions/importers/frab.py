@@ -71,10 +71,6 @@ class _Node:
     def findall(self, tag: str) -> list["_Node"]:
         return [c for c in self.children if c.tag == tag]
 
-    def child_text(self, tag: str) -> str:
-        node = self.find(tag)
-        return node.text.strip() if node is not None else ""
-
 
 def _parse_xml(data: bytes, source: str, problems: Problems) -> _Node | None:
     """A small element tree that remembers the line of each element (ElementTree does not)."""

@@ -60,39 +60,6 @@ def _strip_trailing_comment(text: str) -> str:
     return re.split(r"\s#", text, maxsplit=1)[0].rstrip()
 
 
-def _time_range(text: str, day: date, default_tz: tzinfo | None, where: Where, problems: Problems):
-    m = _TIMES.match(text.strip())
-    if not m:
-        problems.error(
-            where,
-            _("%(text)r is not a time range like 09:00-09:45 (optionally followed by a zone)") % {"text": text.strip()},
-        )
-        return None
-    h1, m1, h2, m2 = (int(x) for x in m.group(1, 2, 3, 4))
-    if h1 > 47 or h2 > 47 or m1 > 59 or m2 > 59:
-        problems.error(
-            where, _("%(text)r: hours run 00-47 (24:30 is half past midnight), minutes 00-59") % {"text": text}
-        )
-        return None
-    tz = default_tz
-    if m.group(5):
-        try:
-            tz = zone_from_name(m.group(5))
-        except TimeProblem as e:
-            problems.error(where, str(e))
-            return None
-    if tz is None:
-        return None  # the header's zone is missing; that is reported once already
-    midnight = datetime(day.year, day.month, day.day)
-    try:
-        start = localise(midnight + timedelta(hours=h1, minutes=m1), tz)
-        end = localise(midnight + timedelta(hours=h2, minutes=m2), tz)
-    except TimeProblem as e:
-        problems.error(where, str(e))
-        return None
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 class _Parser:
     def __init__(self, source: str, problems: Problems) -> None:
         self.source = source

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from sessions import agenda, daygrid, recordings, schedule_cache
+from sessions.emails import normalise_email
 from sessions.models import Star, Talk, Track
 from sessions.people import Viewer, role_of, viewer_for
 from sessions.timezones import (
@@ -64,7 +65,7 @@ def _preview_as(value: str) -> Viewer | None:
     """`attendee`, `guest`, or someone's email (a speaker's: their sessions and their join buttons)."""
     if value in ("attendee", "guest"):
         return Viewer(email=None, display_name=value, role=value)
-    email = value.strip().lower()
+    email = normalise_email(value)
     if "@" not in email:
         return None
     user = User.objects.filter(username=email).first()
