@@ -23,7 +23,7 @@ from sessions.importers.base import Problem, summarise
 from sessions.importers.sources import Fetched, SourceError, display_name, is_url, read_source
 from sessions.importers.times import iana_zone
 from sessions.people import Viewer
-from sessions.timezones import conference_zone, format_span
+from sessions.timezones import conference_zone
 
 logger = logging.getLogger(__name__)
 
@@ -215,11 +215,11 @@ class Command(BaseCommand):
         for entry in agenda.now_state(now, cached=False).rooms:
             decision = joinrules.decide(entry.room, attendee, now)
             talk = next((t for t in (entry.current, entry.following) if t and not t.is_break), None)
-            what = f"{talk.title!r} {talk.start.astimezone(tz):%H:%M}-{talk.end.astimezone(tz):%H:%M}" if talk else ""
+            what = f": {talk.title!r} {talk.start.astimezone(tz):%H:%M}-{talk.end.astimezone(tz):%H:%M}" if talk else ""
             if decision.allowed:
-                self.stdout.write(f"  open now     {entry.room.name}: {what}")
+                self.stdout.write(f"  open now     {entry.room.name}{what}")
             elif decision.opens_at:
-                self.stdout.write(f"  opens {decision.opens_at.astimezone(tz):%H:%M}  {entry.room.name}: {what}")
+                self.stdout.write(f"  opens {decision.opens_at.astimezone(tz):%H:%M}  {entry.room.name}{what}")
         later = (now + timedelta(hours=4)).astimezone(tz).replace(second=0, microsecond=0)
         query = urlencode({"at": later.isoformat()})
         self.stdout.write(f"Times are {tz.key} time. Organisers can preview later today: {settings.SITE_URL}/?{query}")
@@ -273,4 +273,10 @@ def _anchor(value: str) -> clock_time:
 
 
 def _span(delta: timedelta) -> str:
-    return ("-" if delta < timedelta(0) else "") + format_span(abs(delta))
+    """The exact move, e.g. "39 days 2 h 20 min" (format_span rounds to whole days past one)."""
+    sign, delta = ("-" if delta < timedelta(0) else ""), abs(delta)
+    hours, seconds = divmod(delta.seconds, 3600)
+    parts = [f"{delta.days} days"] if delta.days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{seconds // 60} min"] if seconds >= 60 or not parts else []
+    return sign + " ".join(parts)
