@@ -71,14 +71,15 @@ def test_visual_tour(matrix_settings, bbb_double, new_page, live_server, tmp_pat
     account.save(update_fields=["on_server"])
     hs.join(account.user_id, room_id)
     MatrixMembership.objects.create(account=account, room=matrix_room)
+    people = {name: hs.user(displayname=name) for name in ("Grace Hopper", "Linus Plumber")}
+    for user in people.values():
+        hs.join(user, room_id)
     for name, text in [
         ("Grace Hopper", "The slides are at https://example.org/slides (page 12 has the numbers)."),
         ("Linus Plumber", "Does the io_uring change need a new kernel config option?"),
         ("Grace Hopper", "No, it is on by default since 6.1."),
     ]:
-        speaker = hs.user(displayname=name)
-        hs.join(speaker, room_id)
-        hs.send(hs.token(speaker), room_id, text)
+        hs.send(hs.token(people[name]), room_id, text)
     orla = factories.person("organiser@example.org", "organiser", first_name="Orla", last_name="Organiser")
     day = agenda.conference_day_of(now, agenda.conference_zone())
 
