@@ -9,6 +9,10 @@ live, the first sync answer for sync), then one attendee sends messages at a fix
 measured from the send to each receiver (p95 per message to the last receiver, and over all pairs), and
 the homeserver's CPU (utime + stime from /proc) over the sending window, per message.
 
+With --baseline, the seed systems' flow (bench.chat.baseline: register, auto-join every track room,
+password login, unfiltered sync) then runs for as many people at once against the same homeserver, and
+the time until all are ready is compared with the live and sync rounds of the same size.
+
 Stack: LocalSynapse (SQLite) with the application service registered, lpcfe under gunicorn (SQLite),
 redis-server and nginx with the deployment's site (bench.stack.LiveEdge), all on loopback.
 """
@@ -34,9 +38,10 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bench.chat import ClientShape, client_shape
-from bench.report import percentile
+from bench.chat import ClientShape, baseline, client_shape, ratio
+from bench.report import Scenario, percentile
 from bench.stack import REPO, FrontEnd, LiveEdge
+from bench.web import Browser
 from chat_embed.localsynapse import LocalSynapse, free_port
 from lpcfe.deployment import APPSERVICE_BOT, LIVE_PATH, appservice_registration
 
@@ -175,7 +180,7 @@ class Stack:
             root / "synapse",
             server_name=SERVER_NAME,
             raise_rate_limits=True,
-            bcrypt_rounds=4,
+            # Synapse's default bcrypt cost: the seed flow (--baseline) pays it at registration and login.
             appservice=registration,
             # The settings docs/matrix.md recommends for a conference homeserver.
             extra_config={
@@ -267,6 +272,23 @@ async def make_people(http, hs: str, token: str, room_id: str, count: int, prefi
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
+async def warm_up(http: aiohttp.ClientSession, stack: Stack, channel: str, keys: list[str]) -> None:
+    """Every front-end thread answers a few authorisations first: in a conference the workers have
+    served the pages before anyone opens the chat, so the rounds measure warm workers (their first
+    requests load the views and open a database connection per thread)."""
+    assert stack.front is not None
+    url = stack.front.url + "/chat/live/authorize/"
+    headers = {"X-Channel-Id": channel, "X-Original-URI": LIVE_PATH + channel, "Cookie": f"sessionid={keys[0]}"}
+
+    async def one() -> None:
+        async with http.get(url, headers=headers) as reply:
+            if reply.status != 204:
+                raise RuntimeError(f"warm-up authorisation: HTTP {reply.status}")
+
+    for _ in range(3):
+        await asyncio.gather(*(one() for _ in range(stack.front.workers * stack.front.threads * 2)))
+
+
 # -- one measured round ---------------------------------------------------------------------------------
 async def measure(
     path: str,
@@ -324,6 +346,7 @@ async def measure(
     return {
         "path": path,
         "viewers": len(viewers),
+        "open_ready_s": sorted(_r(t) for t in ready),
         "open_ready_p95_s": _r(percentile(ready, 95)),
         "open_all_ready_s": _r(all_ready),
         "open_not_ready": len(viewers) - len(ready),
@@ -406,6 +429,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         if args.sync_viewers:
             sync_tokens = await make_people(http, hs, admin_token, room_id, max(args.sync_viewers), "viewer")
         members = 2 + len(sync_tokens)
+        await warm_up(http, stack, setup["channel"], setup["keys"][:1])
         await asyncio.sleep(10)  # let the homeserver finish the joins' background work
         base = 0
         rounds = [("live", n) for n in sorted(args.viewers)] + [("sync", n) for n in sorted(args.sync_viewers)]
@@ -420,10 +444,59 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
             batch = range(base, base + args.messages)
             base += args.messages
             result = await measure(path, viewers, factories, send, stack, batch, args.rate, args.grace)
-            print(json.dumps(result), flush=True)
+            print(json.dumps({k: v for k, v in result.items() if k != "open_ready_s"}), flush=True)
             results.append(result)
             await asyncio.sleep(5)  # abandoned long-polls end before the next round
+        if args.baseline:
+            results.append(await seed_round(args, stack, http, room_id, results))
     return results
+
+
+async def seed_round(
+    args: argparse.Namespace, stack: Stack, http: aiohttp.ClientSession, room_id: str, rounds: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The seed flow for --baseline people at once; its time until all are ready against each path's
+    round of the same size (bench.chat.ratio, as `python -m bench` compares 3c with it)."""
+    hs, token = stack.synapse.url, stack.synapse.admin_token
+    rooms = [room_id]
+    for n in range(2, args.baseline_rooms + 1):
+        body = {"preset": "public_chat", "name": f"Track {n}"}
+        rooms.append((await admin(http, hs, token, "POST", "/_matrix/client/v3/createRoom", body))["room_id"])
+    browsers = [Browser(http, stack.edge.nginx.site_url) for _ in range(args.baseline)]
+    before = cpu_seconds(stack.pids()["homeserver"])
+    seed = await baseline(
+        browsers,
+        hs,
+        stack.synapse.registration_shared_secret,
+        token,
+        rooms,
+        clients=args.baseline,
+        concurrency=args.baseline_concurrency,
+        deadline=args.baseline_deadline,
+    )
+    ready = list(seed.latencies)
+    result: dict[str, Any] = {
+        "path": "seed flow",
+        "viewers": args.baseline,
+        "rooms_auto_joined": len(rooms),
+        "concurrency_bound": args.baseline_concurrency,
+        "open_ready_p95_s": _r(percentile(ready, 95)) if ready else None,
+        "open_all_ready_s": seed.extra["all_ready_s"],
+        "open_not_ready": args.baseline - seed.completed,
+        "errors": dict(seed.errors),
+        "homeserver_cpu_s": _r(cpu_seconds(stack.pids()["homeserver"]) - before),
+        "steps": seed.extra["steps"],
+        "ratios": {},
+    }
+    for ours in rounds:
+        if ours["viewers"] != args.baseline:
+            continue
+        opening = Scenario(ours["path"], ours["path"], planned=ours["viewers"], done_at=ours["open_ready_s"])
+        opening.extra["all_ready_s"] = ours["open_all_ready_s"]
+        result["ratios"][ours["path"]] = ratio(opening, seed)
+        print(f"{ours['path']} vs seed flow, {args.baseline} at once: {result['ratios'][ours['path']]['text']}")
+    print(json.dumps({k: v for k, v in result.items() if k != "steps"}), flush=True)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,9 +507,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--rate", type=float, default=2.0, help="messages per second")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds to wait for late deliveries")
-    parser.add_argument("--front-workers", type=int, default=2)
+    # The deployment's gunicorn.conf.py (lpcfe.deployment): 2 x cores + 1 workers.
+    parser.add_argument("--front-workers", type=int, default=2 * (os.cpu_count() or 2) + 1)
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then run the seed flow for N people at once and compare with the rounds of N viewers",
+    )
+    parser.add_argument("--baseline-rooms", type=int, default=4, help="track rooms the seed flow auto-joins")
+    parser.add_argument("--baseline-concurrency", type=int, default=50, help="seed flows in progress at once")
+    parser.add_argument("--baseline-deadline", type=float, default=900.0, help="seconds")
     parser.add_argument("--out", type=Path, help="JSON file for the results")
     args = parser.parse_args(argv)
+    if args.baseline and args.baseline not in args.viewers + args.sync_viewers:
+        parser.error(f"--baseline {args.baseline}: add a round of that size to --viewers or --sync-viewers")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     sys.path.insert(0, str(REPO))
@@ -461,13 +547,19 @@ def format_table(results: list[dict[str, Any]]) -> str:
         "| homeserver CPU/msg (ms) |"
     )
     lines = [head, "|---|---|---|---|---|---|---|"]
+    ratios = []
     for r in results:
         lines.append(
             f"| {r['path']} | {r['viewers']} | {r['open_ready_p95_s']} / {r['open_all_ready_s']} | "
-            f"{r['delivery_to_last_p95_s']} | {r['delivery_pairs_p95_s']} | {r['lost']} | "
-            f"{r['homeserver_cpu_ms_per_message']} |"
+            f"{r.get('delivery_to_last_p95_s', '-')} | {r.get('delivery_pairs_p95_s', '-')} | {r.get('lost', '-')} | "
+            f"{r.get('homeserver_cpu_ms_per_message', '-')} |"
         )
-    return "\n".join(lines)
+        for path, found in r.get("ratios", {}).items():
+            ratios.append(
+                f"{path}, {r['viewers']} at once, vs seed flow: ours {found['ours_s']} s, "
+                f"seed flow {found['baseline_s']} s: {found['text']}"
+            )
+    return "\n".join(lines + ratios)
 
 
 if __name__ == "__main__":

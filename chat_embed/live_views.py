@@ -7,18 +7,23 @@ Views stay short: the rules live in chat_embed.live.
 import hmac
 import json
 import logging
+from collections.abc import Callable
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib import auth
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from chat_embed import live
 from chat_embed.models import MatrixAccount, MatrixRoom
+from sessions import guests
 from sessions.models import Room
-from sessions.people import viewer_for
+from sessions.people import GUEST_SESSION_KEY, viewer_for
 
 logger = logging.getLogger(__name__)
 
@@ -148,3 +153,28 @@ def live_answer(account: MatrixAccount, room_id: str, room: Room, *, cookies: bo
     if not cookies:
         answer["pass"] = live.make_pass(account, chat)
     return answer
+
+
+class AuthorizeFirstMiddleware:
+    """Answers nginx's question before each subscription (authorize above) from the session alone.
+
+    When a keynote starts, hundreds of viewers subscribe at once and each asks the front end; the page
+    middleware (zones, locale, CSP, messages, guest sessions) is a good part of what each answer costs, and
+    nginx discards everything but the status. First in MIDDLEWARE; every other path goes on as usual.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.store = import_module(settings.SESSION_ENGINE).SessionStore
+        self.path = ""  # the URLconf is not loaded yet when middleware is built
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.path = self.path or reverse("chat:live_authorize")
+        if request.path_info != self.path or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        request.session = self.store(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        request.user = SimpleLazyObject(lambda: auth.get_user(request))
+        # GuestSessionMiddleware ends such a session at the next page; until then it reads nothing.
+        if request.session.get(GUEST_SESSION_KEY) and not guests.is_on():
+            return HttpResponse(status=403)
+        return authorize(request)

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # nginx's question before each live chat subscription, answered without the page middleware below.
+    "chat_embed.live_views.AuthorizeFirstMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sessions.models.ConferenceMemoMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

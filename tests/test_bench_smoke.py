@@ -191,3 +191,17 @@ def test_sync_costs_count_only_syncs_and_their_cpu():
     )
     assert sync_costs(text) == {"syncs": 2, "cpu_s": 0.02, "cpu_ms_per_sync": 8.0, "bytes_per_sync": 2048}
     assert sync_costs("") == {"syncs": 0, "cpu_s": 0.0, "cpu_ms_per_sync": None, "bytes_per_sync": None}
+
+
+def test_live_bench_compares_the_seed_flow_with_rounds_of_its_size(capsys):
+    from bench.live import format_table, main
+
+    with pytest.raises(SystemExit):
+        main(["--viewers", "100", "--sync-viewers", "", "--baseline", "500"])
+    assert "--baseline 500: add a round of that size" in capsys.readouterr().err
+    live = {"path": "live", "viewers": 500, "open_ready_p95_s": 1.4, "open_all_ready_s": 1.5, "lost": 0}
+    seed = {"path": "seed flow", "viewers": 500, "open_ready_p95_s": 350.0, "open_all_ready_s": 360.0}
+    seed["ratios"] = {"live": {"ours_s": 1.5, "baseline_s": 360.0, "ratio": 240.0, "text": "240.0× sooner"}}
+    table = format_table([live, seed])
+    assert "| seed flow | 500 | 350.0 / 360.0 | - | - | - | - |" in table
+    assert table.endswith("live, 500 at once, vs seed flow: ours 1.5 s, seed flow 360.0 s: 240.0× sooner")

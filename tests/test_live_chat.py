@@ -21,6 +21,7 @@ from django.test import Client
 
 from chat_embed.matrix import MatrixClient
 from chat_embed.models import AppserviceTransaction, MatrixAccount, MatrixRoom
+from sessions import guests
 from sessions.models import Room
 from tests import factories
 from tests.chatkit import ChatRoom, li_with, message_texts, wait_ready
@@ -221,6 +222,17 @@ def test_a_guest_is_refused_a_non_public_channel_and_admitted_to_a_public_one(wo
     client.force_login(user)
     alice = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
     assert sse(world.front + f"/live/{world.channel(hall)}", cookies=alice, timeout=2)[0] == 200
+
+
+def test_a_guest_reads_nothing_once_guest_mode_is_off(world):
+    town = world.room("Town hall")
+    gwen = guest_cookie("Gwen")
+    assert sse(world.front + f"/live/{world.channel(town)}", cookies=gwen, timeout=2)[0] == 200
+    guests.set_mode(False, changed_by="organiser")
+    try:
+        assert sse(world.front + f"/live/{world.channel(town)}", cookies=gwen, timeout=2)[0] == 403
+    finally:
+        guests.set_mode(True, changed_by="organiser")
 
 
 # -- the chat page -----------------------------------------------------------------------------------
