@@ -340,7 +340,10 @@ def _join(request: HttpRequest, meeting_id: str, trusted: bool) -> HttpResponse:
         return _join_refused(
             request, meeting_id, "maxParticipantsReached", "The number of participants allowed is reached.", trusted
         )
-    userdata = {k[len("userdata-") :]: v for k, v in request.GET.items() if k.startswith("userdata-")}
+    # As bbb-web: userdata-<name> is kept as <name>, and only when <name> holds no further '-'.
+    userdata = {
+        k.split("-")[1]: v for k, v in request.GET.items() if k.startswith("userdata") and len(k.split("-")) == 2
+    }
     attendee = SimAttendee.objects.create(
         meeting=meeting,
         user_id=request.GET.get("userID", "") or f"w_{secrets.token_hex(6)}",

@@ -96,7 +96,8 @@ def _talks_now_and_next(room: Room, at: datetime) -> list[Talk]:
 
 def create_params(room: Room, at: datetime) -> dict:
     """What a room's meeting is created with: name and welcome from the schedule, the way back
-    to the front end, BBB chat off, recording by room type, and meta tags naming it."""
+    to the front end, BBB chat off, recording by room type, meta tags naming it, and lpcfe's
+    chat plugin when BBB_CHAT_PLUGIN is on."""
     conference = Conference.current()
     talks = _talks_now_and_next(room, at)
     talk = talks[0] if talks else None

@@ -140,3 +140,22 @@ def test_recording_xml_becomes_a_dataclass():
     (found,) = [bbb._recording(e) for e in root.findall("recordings/recording")]
     assert found.record_id == "abc-1" and found.published and found.metadata == {"lpcfe-session": "lpc-42"}
     assert found.playback_url == "https://bbb.example.org/playback/presentation/2.3/abc-1"
+
+
+def test_a_meeting_that_ran_on_through_the_next_session_counts_for_it_too():
+    from datetime import UTC, datetime
+
+    from sessions.models import Talk
+
+    start = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
+    first = Talk(external_id="lpc-42", start=start, end=start + timedelta(minutes=45))
+    second = Talk(external_id="lpc-43", start=start + timedelta(minutes=45), end=start + timedelta(minutes=90))
+
+    def recording(minutes: int) -> bbb.Recording:
+        ms = int(start.timestamp() * 1000)
+        return bbb.Recording(
+            "r", "hall-a", "Hall A", True, "published", ms, ms + minutes * 60_000, {"lpcfe-session": "lpc-42"}
+        )
+
+    assert recordings.belongs_to(recording(46), first) and not recordings.belongs_to(recording(46), second)
+    assert recordings.belongs_to(recording(60), second)  # 15 minutes into the next session
