@@ -122,5 +122,7 @@ class ContentSecurityPolicyMiddleware:
         # For the rare <style> element built per viewer: <style nonce="{{ request.csp_nonce }}">.
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response  # Django's technical error pages, with their inline style and script
         response[HEADER] = render_policy(policy(request, response))
         return response

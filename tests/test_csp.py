@@ -175,3 +175,13 @@ def test_a_style_element_carries_the_responses_nonce(db):
     nonce = csp_directives(page)["style-src"].split("'nonce-")[1].rstrip("'")
     assert f'<style nonce="{nonce}">' in page.content.decode()
     assert nonce != csp_directives(client.get(reverse("schedule_day", args=[day.isoformat()])))["style-src"]
+
+
+def test_debug_error_pages_keep_their_inline_script_and_everything_else_its_policy(settings, db):
+    """With DEBUG (the demo), Django's technical 404 and 500 pages use inline style and script."""
+    factories.conference()
+    settings.DEBUG = True
+    assert "Content-Security-Policy" not in Client().get("/no-such-page/")
+    assert csp_directives(Client().get(reverse("login")))["script-src"] == "'self'"
+    settings.DEBUG = False
+    assert csp_directives(Client().get("/no-such-page/"))["script-src"] == "'self'"
