@@ -123,5 +123,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response  # Django's technical error pages, with their inline style and script
         response[HEADER] = render_policy(policy(request, response))
         return response

@@ -153,3 +153,13 @@ def test_the_room_page_frames_exactly_the_configured_bbb_servers(settings, tmp_p
     chat = client.get(reverse("chat:room", args=[room.slug]))
     assert "X-Frame-Options" not in chat
     assert csp_directives(chat)["frame-ancestors"] == "'self' https://scalelite.example.org"
+
+
+def test_debug_error_pages_keep_their_inline_script_and_everything_else_its_policy(settings, db):
+    """With DEBUG (the demo), Django's technical 404 and 500 pages use inline style and script."""
+    factories.conference()
+    settings.DEBUG = True
+    assert "Content-Security-Policy" not in Client().get("/no-such-page/")
+    assert csp_directives(Client().get(reverse("login")))["script-src"] == "'self'"
+    settings.DEBUG = False
+    assert csp_directives(Client().get("/no-such-page/"))["script-src"] == "'self'"
