@@ -162,6 +162,95 @@ async def sync_viewer(
             await asyncio.sleep(shape.sync_pace(members))
 
 
+# -- live viewers read by other processes --------------------------------------------------------------
+# One asyncio process reading thousands of streams on a small machine lags by itself, and that lag
+# would count as delivery time: with --reader-processes N the live viewers are spread over N processes,
+# each running live_viewer over its share and reporting what its viewers saw as JSON lines. Times are
+# time.monotonic() throughout: CLOCK_MONOTONIC is one clock for every process of the machine.
+def changes(viewers: list[Viewer], told: list[list[int]]) -> list[list]:
+    """What each viewer saw since the last call, as [index, ready, [[number, at], ...], errors] rows;
+    told[i] is [receptions already told, errors already told, ready told (0/1)] and is updated."""
+    rows = []
+    for i, viewer in enumerate(viewers):
+        seen, errors, ready_told = told[i]
+        fresh = list(viewer.received.items())[seen:]
+        ready = viewer.ready if viewer.ready is not None and not ready_told else None
+        if fresh or ready is not None or viewer.errors != errors:
+            rows.append([i, ready, fresh, viewer.errors])
+            told[i] = [seen + len(fresh), viewer.errors, ready_told or int(ready is not None)]
+    return rows
+
+
+def apply(rows: list[list], viewers: list[Viewer]) -> None:
+    for i, ready, fresh, errors in rows:
+        viewer = viewers[i]
+        if ready is not None:
+            viewer.ready = ready
+        for number, at in fresh:
+            viewer.received.setdefault(number, at)
+        viewer.errors = errors
+
+
+def read_share() -> None:
+    """A reader process: stdin gives the channel URL and session keys, then t0 when the round starts;
+    stdout gets changes() every 50 ms; stdin closing stops it."""
+    config = json.loads(sys.stdin.readline())
+    viewers = [Viewer() for _ in config["keys"]]
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        told = [[0, 0, 0] for _ in viewers]
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            t0 = float(await asyncio.to_thread(sys.stdin.readline))
+            tasks = [
+                asyncio.create_task(live_viewer(http, config["url"], key, viewer, t0, stop))
+                for key, viewer in zip(config["keys"], viewers, strict=True)
+            ]
+            closed = asyncio.create_task(asyncio.to_thread(sys.stdin.readline))
+            while not closed.done():
+                rows = changes(viewers, told)
+                if rows:
+                    sys.stdout.write(json.dumps(rows) + "\n")
+                    sys.stdout.flush()
+                await asyncio.sleep(0.05)
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(go())
+
+
+async def spawn_reader(url: str, keys: list[str]) -> asyncio.subprocess.Process:
+    """Started before the round so that its imports are not counted in the viewers' open times."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bench.live import read_share; read_share()",
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**24,
+    )
+    assert process.stdin is not None
+    process.stdin.write(json.dumps({"url": url, "keys": keys}).encode() + b"\n")
+    await process.stdin.drain()
+    return process
+
+
+async def reader(process: asyncio.subprocess.Process, viewers: list[Viewer], t0: float, stop: asyncio.Event) -> None:
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(f"{t0}\n".encode())
+        await process.stdin.drain()
+        async for line in process.stdout:
+            apply(json.loads(line), viewers)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
 # -- the stack ---------------------------------------------------------------------------------------
 class Stack:
     def __init__(self, root: Path, front_workers: int) -> None:
@@ -293,22 +382,22 @@ async def warm_up(http: aiohttp.ClientSession, stack: Stack, channel: str, keys:
 async def measure(
     path: str,
     viewers: list[Viewer],
-    tasks_factory,
+    starters,
     send,
     stack: Stack,
     numbers: range,
     rate: float,
     grace: float,
 ) -> dict[str, Any]:
-    """Open every viewer at once, then send `numbers` (unique across rounds: a live channel replays
+    """Open every viewer at once (each starter, called with t0 and stop, reads for one viewer or for
+    a reader process's share), then send `numbers` (unique across rounds: a live channel replays
     earlier rounds' messages to a new viewer) at `rate`, and measure."""
     messages = len(numbers)
     stop = asyncio.Event()
     pids = stack.pids()
     open_before = {name: cpu_seconds(p) for name, p in pids.items()}
     t0 = time.monotonic()
-    pairs_to_start = zip(tasks_factory, viewers, strict=True)
-    tasks = [asyncio.create_task(factory(viewer, t0, stop)) for factory, viewer in pairs_to_start]
+    tasks = [asyncio.create_task(start(t0, stop)) for start in starters]
     deadline = t0 + 60
     while time.monotonic() < deadline and any(v.ready is None for v in viewers):
         await asyncio.sleep(0.05)
@@ -359,6 +448,7 @@ async def measure(
         "window_s": _r(window),
         "cpu_s": {k: _r(v) for k, v in cpu.items()},
         "homeserver_cpu_ms_per_message": _r(cpu["homeserver"] * 1000 / messages),
+        "load_average_at_end": [_r(load) for load in os.getloadavg()],
     }
 
 
@@ -435,15 +525,27 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         rounds = [("live", n) for n in sorted(args.viewers)] + [("sync", n) for n in sorted(args.sync_viewers)]
         for path, count in rounds:
             viewers = [Viewer() for _ in range(count)]
-            if path == "live":
-                factories = [partial(live_viewer, http, url, key) for key in setup["keys"][:count]]
+            keys = setup["keys"][:count]
+            if path == "live" and args.reader_processes > 1:
+                shares = [range(i, count, args.reader_processes) for i in range(args.reader_processes)]
+                processes = [await spawn_reader(url, [keys[i] for i in share]) for share in shares]
+                await asyncio.sleep(2)  # their imports done
+                starters = [
+                    partial(reader, process, [viewers[i] for i in share])
+                    for process, share in zip(processes, shares, strict=True)
+                ]
+            elif path == "live":
+                starters = [
+                    partial(live_viewer, http, url, key, viewer) for key, viewer in zip(keys, viewers, strict=True)
+                ]
             else:
-                factories = [
-                    partial(sync_viewer, http, hs, tok, room_id, shape, members) for tok in sync_tokens[:count]
+                starters = [
+                    partial(sync_viewer, http, hs, tok, room_id, shape, members, viewer)
+                    for tok, viewer in zip(sync_tokens[:count], viewers, strict=True)
                 ]
             batch = range(base, base + args.messages)
             base += args.messages
-            result = await measure(path, viewers, factories, send, stack, batch, args.rate, args.grace)
+            result = await measure(path, viewers, starters, send, stack, batch, args.rate, args.grace)
             print(json.dumps({k: v for k, v in result.items() if k != "open_ready_s"}), flush=True)
             results.append(result)
             await asyncio.sleep(5)  # abandoned long-polls end before the next round
@@ -504,6 +606,13 @@ def main(argv: list[str] | None = None) -> int:
     ints = lambda text: [int(x) for x in text.split(",") if x]  # noqa: E731
     parser.add_argument("--viewers", type=ints, default=[100, 500, 2000], help="live viewers per round")
     parser.add_argument("--sync-viewers", type=ints, default=[100, 500], help="sync viewers per round (empty: none)")
+    parser.add_argument(
+        "--reader-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes reading the live viewers' streams (one asyncio process lags behind thousands)",
+    )
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--rate", type=float, default=2.0, help="messages per second")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds to wait for late deliveries")

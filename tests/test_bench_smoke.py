@@ -205,3 +205,23 @@ def test_live_bench_compares_the_seed_flow_with_rounds_of_its_size(capsys):
     table = format_table([live, seed])
     assert "| seed flow | 500 | 350.0 / 360.0 | - | - | - | - |" in table
     assert table.endswith("live, 500 at once, vs seed flow: ours 1.5 s, seed flow 360.0 s: 240.0× sooner")
+
+
+def test_live_bench_reader_process_reports_each_reception_once():
+    """A reader process's viewers, told as JSON lines in several calls, end up identical in the parent."""
+    from bench.live import Viewer, apply, changes
+
+    there = [Viewer(), Viewer(), Viewer()]
+    told = [[0, 0, 0] for _ in there]
+    here = [Viewer() for _ in there]
+    there[0].ready, there[0].received[1] = 0.5, 100.25
+    there[2].errors = 1
+    apply(json.loads(json.dumps(changes(there, told))), here)
+    there[0].received[2] = 100.75
+    there[1].ready, there[1].received[1] = 0.75, 100.5
+    rows = json.loads(json.dumps(changes(there, told)))
+    assert [row[0] for row in rows] == [0, 1]
+    assert rows[0] == [0, None, [[2, 100.75]], 0]
+    apply(rows, here)
+    assert changes(there, told) == []
+    assert here == there
