@@ -258,12 +258,6 @@ def bbb_chat_url(room: Room, viewer: Viewer, request: HttpRequest | None = None)
     return f"{url}?{urlencode({'ticket': ticket})}"
 
 
-def client_address(request: HttpRequest) -> str:
-    """The browser's address as the login throttle sees it: a ticket bound to it cannot be claimed
-    by sending someone else's address in a forwarding header (the last entry is our proxy's)."""
-    return client_ip(request)
-
-
 def _address_digest(address: str) -> str:
     return hashlib.sha256(b"lpcfe ticket address\x00" + address.encode()).hexdigest()
 
@@ -284,7 +278,7 @@ def make_chat_ticket(who: AbstractBaseUser | Viewer, room: Room, *, request: Htt
         digest=ChatTicket.hash(ticket),
         account=account,
         room=room,
-        address_digest=_address_digest(client_address(request)) if request is not None else "",
+        address_digest=_address_digest(client_ip(request)) if request is not None else "",
         expires_at=now + timedelta(seconds=TICKET_SECONDS),
     )
     ChatTicket.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()

@@ -24,6 +24,7 @@ from chat_embed.matrix import MatrixError, admin_client, is_configured
 from chat_embed.provisioning import ensure_account
 from sessions.models import Room
 from sessions.people import viewer_for
+from sessions.throttle import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _deliver(
         if live.is_configured() and not sync and account.is_guest and not settings.MATRIX_GUESTS_CAN_POST:
             body = handoff.reader_handoff(account, room).as_json()
         else:
-            body = handoff.handoff(admin_client(), account, room, handoff.client_address(request)).as_json()
+            body = handoff.handoff(admin_client(), account, room, client_ip(request)).as_json()
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
     except MatrixError as exc:
@@ -125,7 +126,7 @@ def chat_token(request: HttpRequest, room_slug: str) -> HttpResponse:
 
 def _token_by_ticket(request: HttpRequest, room: Room, ticket: str) -> JsonResponse:
     try:
-        account = handoff.redeem_ticket(ticket, room, handoff.client_address(request))
+        account = handoff.redeem_ticket(ticket, room, client_ip(request))
     except handoff.ChatRefused as exc:
         return _json_error(str(exc), exc.status)
     response = _deliver(request, lambda: account, room, cookies=False)
