@@ -2,6 +2,7 @@
 
 import difflib
 import functools
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,8 +100,8 @@ def sources_page(request: HttpRequest) -> HttpResponse:
 def _last_changes(versions, roles: list[str]) -> dict[str, SourceVersion]:
     """Role -> the newest version that changed that source's text (or the first that had it)."""
     found: dict[str, SourceVersion] = {}
-    history = list(versions)
-    for newer, older in zip(history, [*history[1:], None][: len(history)], strict=True):
+    # Each version beside the one before it; the oldest has none (an empty history has no pairs).
+    for newer, older in itertools.pairwise([*versions, None]):
         for role in roles:
             if role in found or role not in newer.texts and role not in newer.paths:
                 continue
