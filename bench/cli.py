@@ -45,7 +45,7 @@ class Options:
     concurrency: int
     workers: int
     threads: int
-    synapse_workers: int
+    synapse_workers: tuple[int, ...]  # one run per count, side by side; 0: one Synapse process
     worker_cpu_quota: float
     bcrypt_rounds: int
     scenarios: tuple[str, ...]
@@ -75,6 +75,10 @@ Scenarios (all by default; pick with --scenarios):
 Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn; with --synapse-workers also nginx and
 Redis, the clients then going through nginx) and is stopped at the end, also on Ctrl-C.
 Results: a table on stdout and JSON in --out (default bench/results/latest.json).
+
+Topologies side by side: --synapse-workers 0,2 runs everything twice in one invocation, first on one
+Synapse process, then through nginx on 2 sync workers, each on a fresh stack with the same seed, and ends
+with a table of both (the JSON then holds both runs under "runs").
 """
 
 
@@ -182,10 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker, gthread (default 8)")
     stack.add_argument(
         "--synapse-workers",
-        type=int,
-        default=0,
+        type=_worker_counts,
+        default=(0,),
+        metavar="N[,N...]",
         help="run the production topology (docs/deployment.md) with this many Synapse sync workers behind "
-        "nginx, an event persister and Redis; 0: one Synapse process, no nginx (default 0)",
+        "nginx, an event persister and Redis; 0: one Synapse process, no nginx (default 0). Several counts, "
+        "e.g. 0,2: one run after the other on fresh stacks, compared in one table",
     )
     stack.add_argument(
         "--worker-cpu-quota",
@@ -230,6 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _worker_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a count or counts separated by commas, e.g. 0,2") from None
+    if any(n < 0 for n in counts):
+        raise argparse.ArgumentTypeError("0 (one Synapse process) or more sync workers")
+    if len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"{text!r}: each count once")
+    return counts
+
+
 def parse_args(argv: list[str] | None = None) -> Options:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -261,10 +279,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
-    if args.synapse_workers < 0:
-        parser.error("--synapse-workers must be 0 (one Synapse process) or more")
-    if args.worker_cpu_quota and not (0 < args.worker_cpu_quota <= 100 and args.synapse_workers):
-        parser.error("--worker-cpu-quota needs --synapse-workers and a share between 0 and 100 (percent of a core)")
+    if args.worker_cpu_quota and not (0 < args.worker_cpu_quota <= 100 and all(args.synapse_workers)):
+        parser.error(
+            "--worker-cpu-quota needs sync workers in every run (--synapse-workers above 0) and a share "
+            "between 0 and 100 (percent of a core)"
+        )
+    if args.profile != "none" and len(args.synapse_workers) > 1:
+        parser.error("--profile records one run: give one --synapse-workers count")
     options = Options(
         **values,
         workers=args.workers,

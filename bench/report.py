@@ -196,6 +196,50 @@ def format_table(
     return "\n".join(out)
 
 
+def format_comparison(runs: list[tuple[str, list[Scenario]]]) -> str:
+    """The same scenarios of several runs (one per topology), a line per run under each scenario, so
+    that the figures to compare sit one above the other."""
+    header = ("scenario", "run", "done", "errors", "time", "p50", "p95", "p99", "targets")
+    titles = list(dict.fromkeys(s.title for _, scenarios in runs for s in scenarios))
+    rows: list[tuple[str, ...]] = []
+    for title in titles:
+        for index, (label, scenarios) in enumerate(runs):
+            first = title if index == 0 else ""
+            found = next((s for s in scenarios if s.title == title), None)
+            if found is None or found.skipped:
+                rows.append((first, label, "skipped" if found else "not run", "", "", "", "", "", ""))
+                continue
+            judged = [t for t in found.targets if t.met is not None]
+            met = sum(1 for t in judged if t.met)
+            rows.append(
+                (
+                    first,
+                    label,
+                    f"{found.completed}/{found.planned}" + (" (time limit)" if found.timed_out else ""),
+                    str(found.error_count),
+                    ms(found.elapsed),
+                    ms(found.pct(50)),
+                    ms(found.pct(95)),
+                    ms(found.pct(99)),
+                    f"{met}/{len(judged)} met" if judged else "",
+                )
+            )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        left = [c.ljust(w) for c, w in zip(cells[:2], widths[:2], strict=True)]
+        right = [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
+        return "  ".join(left + right).rstrip()
+
+    out = [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    missed = [(label, s, t) for label, scenarios in runs for s in scenarios for t in s.targets if t.met is False]
+    if missed:
+        out.append("")
+        out.append("targets missed:")
+        out.extend(f"  {label}: {s.title}: {t.name} {t.limit} (measured {t.value})" for label, s, t in missed)
+    return "\n".join(out)
+
+
 def machine_facts(synapse_version: str = "", postgres_version: str = "") -> dict[str, Any]:
     """What the run ran on, for the README: cores, CPU model, RAM, software versions."""
     cpu = ""

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.cli import Options, logins_needed, parse_args, plan
 from bench.data import MAIN_ROOM, make_attendees, write_attendees, write_schedule
-from bench.report import Scenario, format_machine, format_table, machine_facts, write_json
+from bench.report import Scenario, format_comparison, format_machine, format_table, machine_facts, write_json
 
 logger = logging.getLogger("bench")
 
@@ -382,12 +382,56 @@ def _interrupt(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    random.seed(options.seed)
     signal.signal(signal.SIGTERM, _interrupt)
     os.chdir(Path(__file__).resolve().parent.parent)
+    runs: list[tuple[dict[str, Any], list[Scenario]]] = []
+    status = 0
+    for count in options.synapse_workers:
+        if len(options.synapse_workers) > 1:
+            logger.info("=== %s ===", topology_label(count))
+        results, scenarios, run_status = run_once(options, count)
+        runs.append((results, scenarios))
+        status = max(status, run_status)
+        if run_status == 130:
+            break
+    if len(options.synapse_workers) == 1:
+        ((results, _),) = runs
+        write_json(options.out, results)
+        _print_run(results)
+    else:
+        comparison = format_comparison([(topology_label(r["synapse_workers"]), s) for r, s in runs])
+        write_json(
+            options.out,
+            {
+                "options": runs[0][0]["options"] | {"synapse_workers": list(options.synapse_workers)},
+                "runs": [r for r, _ in runs],
+                "comparison": comparison,
+            },
+        )
+        for results, _ in runs:
+            print(f"\n=== {topology_label(results['synapse_workers'])} ===")
+            _print_run(results)
+        print("\n=== side by side (same options and seed, one run after the other) ===\n")
+        print(comparison)
+    print(f"results: {options.out}")
+    return status
+
+
+def topology_label(synapse_workers: int) -> str:
+    if not synapse_workers:
+        return "one Synapse process"
+    return f"{synapse_workers} sync worker{'s' if synapse_workers > 1 else ''} + nginx"
+
+
+def run_once(options: Options, synapse_workers: int) -> tuple[dict[str, Any], list[Scenario], int]:
+    """Start a fresh stack with `synapse_workers` sync workers (0: one Synapse process), run the
+    scenarios, stop everything. Returns the results for the JSON, the scenarios and the exit status."""
+    random.seed(options.seed)
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.__dict__.items()},
+        "synapse_workers": synapse_workers,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "plan": plan(options),
     }
     logger.info("Scenarios: %s", ", ".join(options.scenarios))
@@ -413,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep=options.keep,
                 profile_frontend=options.profile == "frontend",
                 bbb_separate=options.bbb == "separate",
-                synapse_workers=options.synapse_workers,
+                synapse_workers=synapse_workers,
             )
             profiler = Profiler(options.profile, options.profile_scenario, options.out.parent, stack)
             cleanup.callback(profiler.after_stop)  # runs once the front end has stopped (registered before it)
@@ -478,11 +522,13 @@ def main(argv: list[str] | None = None) -> int:
     results["scenarios"] = [s.as_json() for s in scenarios]
     versions = results.get("versions", {})
     results.setdefault("machine", machine_facts(versions.get("synapse", ""), versions.get("postgresql", "")))
-    table = format_table(scenarios, results.get("ratio"), plan=results["plan"], failure=_failure(results))
-    results["table"] = table
-    write_json(options.out, results)
+    results["table"] = format_table(scenarios, results.get("ratio"), plan=results["plan"], failure=_failure(results))
+    return results, scenarios, status
+
+
+def _print_run(results: dict[str, Any]) -> None:
     print()
-    print(table)
+    print(results["table"])
     print()
     print("machine:", format_machine(results["machine"]))
     if results.get("cpu_seconds"):
@@ -493,8 +539,6 @@ def main(argv: list[str] | None = None) -> int:
             "Syncs by Synapse process:",
             ", ".join(f"{k} {v['syncs']} ({v['cpu_ms_per_sync']} ms CPU each)" for k, v in syncs),
         )
-    print(f"results: {options.out}")
-    return status
 
 
 def cap_workers(stack, percent: float, cleanup: contextlib.ExitStack) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from bench.chat import ClientShape, client_shape
 from bench.cli import logins_needed, parse_args, plan
 from bench.profiling import endpoint, summarise_synapse_log, sync_costs
-from bench.report import Scenario, format_table, percentile, write_json
+from bench.report import Scenario, format_comparison, format_table, percentile, write_json
 from bench.run import StepFailed, step
 from bench.scenarios import spread
 
@@ -25,7 +25,8 @@ def test_full_and_quick_defaults_and_overrides():
     quick = parse_args(["--quick", "--chat-clients", "20"])
     assert (quick.attendees, quick.chat_clients, quick.baseline_clients) == (100, 20, 20)
     assert parse_args(["--scenarios", "login,chat"]).scenarios == ("login", "chat")
-    assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == (0, 3)
+    assert (full.synapse_workers, parse_args(["--synapse-workers", "3"]).synapse_workers) == ((0,), (3,))
+    assert parse_args(["--synapse-workers", "0,2"]).synapse_workers == (0, 2)
     capped = parse_args(["--synapse-workers", "2", "--worker-cpu-quota", "25"])
     assert (full.worker_cpu_quota, capped.worker_cpu_quota) == (0, 25)
 
@@ -40,6 +41,10 @@ def test_full_and_quick_defaults_and_overrides():
         ["--synapse-workers", "-1"],
         ["--worker-cpu-quota", "25"],
         ["--synapse-workers", "2", "--worker-cpu-quota", "150"],
+        ["--synapse-workers", "0,2", "--worker-cpu-quota", "25"],
+        ["--synapse-workers", "2,2"],
+        ["--synapse-workers", "two"],
+        ["--synapse-workers", "0,2", "--profile", "synapse"],
     ],
 )
 def test_bad_options_are_refused(argv, capsys):
@@ -77,6 +82,31 @@ def test_table_and_json(tmp_path):
     data = json.loads(out.read_text())
     assert data["scenarios"][0]["latency_s"]["p95"] == 0.25 and data["scenarios"][0]["throughput_per_s"] == 1.5
     assert data["scenarios"][1]["error_kinds"] == {"token hand-off: HTTP 503": 1}
+
+
+def test_topologies_side_by_side_put_each_scenarios_runs_one_above_the_other():
+    def run(p95: float, errors: int = 0, met: bool = True) -> list[Scenario]:
+        delivery = Scenario("delivery", "3b. chat delivery", planned=4, latencies=[0.5, 1.0, 2.0, p95])
+        delivery.finished_at = 70.0
+        for _ in range(errors):
+            delivery.error("lost")
+        delivery.target("p95 send → last receiver", "< 3 s", ms_text(p95), met)
+        return [Scenario("login", "1. login herd", planned=1, latencies=[0.05], finished_at=1.0), delivery]
+
+    def ms_text(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms"
+
+    table = format_comparison([("one Synapse process", run(11.4, met=False)), ("2 sync workers + nginx", run(2.9))])
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["scenario", "run", "done"]
+    login_one, login_two, delivery_one, delivery_two = lines[2:6]
+    assert login_one.startswith("1. login herd") and "one Synapse process" in login_one
+    assert login_two.split()[:4] == ["2", "sync", "workers", "+"] and "50 ms" in login_two
+    assert delivery_one.startswith("3b. chat delivery") and "11.40 s" in delivery_one and "0/1 met" in delivery_one
+    assert "2.90 s" in delivery_two and "1/1 met" in delivery_two
+    assert table.endswith("one Synapse process: 3b. chat delivery: p95 send → last receiver < 3 s (measured 11400 ms)")
+    only_one = format_comparison([("one", run(1.0)), ("two", run(1.0)[:1])])
+    assert only_one.splitlines()[-1].split() == ["two", "not", "run"]
 
 
 def test_client_shape_mirrors_the_embedded_client():
@@ -153,11 +183,13 @@ def _can_start_the_bench_stack() -> bool:
 
 @pytest.mark.bench
 @pytest.mark.skipif(not _can_start_the_bench_stack(), reason="needs root, Debian's PostgreSQL and slapd (bin/setup)")
-def test_join_alone_brings_its_logins_and_runs(tmp_path):
-    """`--scenarios join` on its own: the stack starts, 10 attendees log in unmeasured, the join
-    storm runs on them and the room is created once."""
+def test_join_alone_brings_its_logins_and_runs_on_both_topologies(tmp_path):
+    """`--scenarios join` on its own, on one Synapse process and then through nginx on one sync
+    worker: each stack starts, 10 attendees log in unmeasured, the join storm runs on them and the
+    room is created once; the two runs end in one table."""
     out = tmp_path / "join.json"
     argv = ["--quick", "--scenarios", "join", "-n", "10", "--join-clients", "10", "--join-window", "2"]
+    argv += ["--synapse-workers", "0,1"]
     result = subprocess.run(
         [sys.executable, "-m", "bench", *argv, "--out", str(out)],
         cwd=Path(__file__).resolve().parent.parent,
@@ -167,11 +199,18 @@ def test_join_alone_brings_its_logins_and_runs(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
-    assert data["plan"] == ["10 attendees log in first, not measured (the login herd is not among the scenarios)"]
-    assert "failed_step" not in data
-    (join,) = data["scenarios"]
-    assert (join["name"], join["completed"], join["errors"], join["extra"]["bbb_creates"]) == ("join", 10, 0, 1)
-    assert "2. join storm" in result.stdout and "10 attendees log in first" in result.stdout
+    assert data["options"]["synapse_workers"] == [0, 1]
+    single, workers = data["runs"]
+    assert (single["synapse_workers"], workers["synapse_workers"]) == (0, 1)
+    assert "topology" not in single and workers["topology"]["site"] != workers["topology"]["matrix"]
+    for run in (single, workers):
+        assert run["plan"] == ["10 attendees log in first, not measured (the login herd is not among the scenarios)"]
+        assert "failed_step" not in run
+        (join,) = run["scenarios"]
+        assert (join["name"], join["completed"], join["errors"], join["extra"]["bbb_creates"]) == ("join", 10, 0, 1)
+    assert "=== one Synapse process ===" in result.stdout and "=== 1 sync worker + nginx ===" in result.stdout
+    side_by_side = result.stdout.split("=== side by side")[1]
+    assert "2. join storm" in side_by_side and "1 sync worker + nginx" in side_by_side and "10/10" in side_by_side
 
 
 def test_sync_costs_count_only_syncs_and_their_cpu():
