@@ -307,7 +307,6 @@ class Stack:
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         self.front = FrontEnd(self.root / "front", env, self.front_workers, 8, self.app_port, "lpcfe.wsgi")
         self.front.manage("migrate", "--no-input", quiet=True)
-        self.front.manage("createcachetable", quiet=True)
         self.front.manage("collectstatic", "--no-input", quiet=True)
         self.front.start()
 

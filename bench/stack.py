@@ -790,7 +790,6 @@ class Stack:
             )
         self.front = FrontEnd(self.root, env, self.workers, self.threads, port, app)
         self.front.manage("migrate", "--noinput", quiet=True)
-        self.front.manage("createcachetable", quiet=True)
         self.front.manage("collectstatic", "--noinput", quiet=True)
         if self.bbb is not None:
             cleanup.callback(self.bbb.stop)

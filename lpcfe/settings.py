@@ -125,8 +125,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The cache is shared by every front-end process: it holds BBB create results and login
 # throttles, which must be counted once across all workers, never per process.
 _cache_url = env_str("CACHE_URL")
+# Django's default of 300 entries would cull BBB meetings and login throttles as soon as a join
+# storm stashes its links; expired rows are still removed as they are met.
+_cache_max_entries = env_int("CACHE_MAX_ENTRIES", 1_000_000, minimum=1000)
 if _cache_url.startswith("redis://") or _cache_url.startswith("rediss://"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+    CACHES = {
+        "default": {
+            # While Redis cannot be reached, the database cache table stands in (lpcfe/cache.py).
+            "BACKEND": "lpcfe.cache.RedisWithFallback",
+            "LOCATION": _cache_url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+            "FALLBACK_MAX_ENTRIES": _cache_max_entries,
+        }
+    }
 elif _cache_url.startswith("memcached://"):
     CACHES = {
         "default": {
@@ -135,13 +146,11 @@ elif _cache_url.startswith("memcached://"):
         }
     }
 elif _cache_url in ("", "db"):
-    # Django's default of 300 entries would cull BBB meetings and login throttles as soon as a
-    # join storm stashes its links; expired rows are still removed as they are met.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "lpcfe_cache",
-            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 1_000_000, minimum=1000)},
+            "OPTIONS": {"MAX_ENTRIES": _cache_max_entries},
         }
     }
 else:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
 from django.db import connection
 
 from sessions import schedule_cache
@@ -19,13 +18,6 @@ pytest_plugins = [
     "tests.fixtures.synapse",
     "tests.fixtures.liveedge",
 ]
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    # The database cache table backs BBB create results and login throttles.
-    with django_db_blocker.unblock():
-        call_command("createcachetable", verbosity=0)
 
 
 @pytest.fixture
