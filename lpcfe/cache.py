@@ -2,10 +2,10 @@
 
 Everything the front end keeps in the cache must be shared by all its processes (single-use join
 links and chat tickets, login throttles, the one BBB create per room), so a per-process stand-in
-would break joins and weaken throttles. The stand-in is the database cache table that
-CACHE_URL=db uses (made by `migrate`): shared, slower, and only used until Redis
-answers again. What Redis held before the outage is not in the table, and what was written to the
-table during it is not read back afterwards (docs/deployment.md, "What a Redis restart loses").
+would break joins and weaken throttles. The stand-in is the database cache table that CACHE_URL=db
+uses (made by `migrate`): shared, slower, and only used until Redis answers again. What Redis held
+before the outage is not in the table, and what was written to the table during it is not read
+back afterwards (docs/deployment.md, "What a Redis restart loses").
 """
 
 import logging
