@@ -74,7 +74,8 @@ Scenarios (all by default; pick with --scenarios):
 
 Everything runs on loopback (PostgreSQL, slapd, Synapse, gunicorn; with --synapse-workers also nginx and
 Redis, the clients then going through nginx) and is stopped at the end, also on Ctrl-C.
-Results: a table on stdout and JSON in --out (default bench/results/latest.json).
+Results: a table on stdout and JSON in --out (default bench/results/latest.json). A run with errors or a
+failed step keeps its folder (every server's log: nginx, gunicorn, Synapse) and prints where it is.
 
 Topologies side by side: --synapse-workers 0,2 runs everything twice in one invocation, first on one
 Synapse process, then through nginx on 2 sync workers, each on a fresh stack with the same seed, and ends

@@ -443,7 +443,7 @@ def run_once(options: Options, synapse_workers: int) -> tuple[dict[str, Any], li
     try:
         with contextlib.ExitStack() as cleanup:
             if not options.keep:
-                cleanup.callback(shutil.rmtree, root, True)
+                cleanup.push(lambda kind, error, trace: tidy(root, scenarios, results, kind))
             else:
                 logger.info("Keeping the run folder %s", root)
             from bench.profiling import Profiler
@@ -526,6 +526,20 @@ def run_once(options: Options, synapse_workers: int) -> tuple[dict[str, Any], li
     return results, scenarios, status
 
 
+def tidy(root: Path, scenarios: list[Scenario], results: dict[str, Any], raised: type | None) -> bool:
+    """Remove the run folder, unless a scenario had errors or a step failed: then it stays, with
+    every server's log (nginx, gunicorn, Synapse), for finding out why. Returns False so that an
+    exception goes on."""
+    errors = sum(s.error_count for s in scenarios)
+    if raised in (None, KeyboardInterrupt) and not errors:
+        shutil.rmtree(root, ignore_errors=True)
+        return False
+    why = f"{errors} error{'s' if errors != 1 else ''}" if errors else "a failed step"
+    logger.warning("The run had %s: its folder %s stays, with the servers' logs", why, root)
+    results["kept_folder"] = str(root)
+    return False
+
+
 def _print_run(results: dict[str, Any]) -> None:
     print()
     print(results["table"])
@@ -533,6 +547,8 @@ def _print_run(results: dict[str, Any]) -> None:
     print("machine:", format_machine(results["machine"]))
     if results.get("cpu_seconds"):
         print("CPU seconds by part:", results["cpu_seconds"])
+    if results.get("kept_folder"):
+        print("kept for its logs:", results["kept_folder"])
     if results.get("synapse_syncs"):
         syncs = results["synapse_syncs"].items()
         print(

@@ -14,7 +14,7 @@ from bench.chat import ClientShape, client_shape
 from bench.cli import logins_needed, parse_args, plan
 from bench.profiling import endpoint, summarise_synapse_log, sync_costs
 from bench.report import Scenario, format_comparison, format_table, percentile, write_json
-from bench.run import StepFailed, step
+from bench.run import StepFailed, step, tidy
 from bench.scenarios import spread
 
 
@@ -175,6 +175,24 @@ def test_a_failed_step_is_named_and_the_finished_figures_stay():
     assert "2/2" in table.splitlines()[2]
     assert "besides the scenarios:\n  50 attendees log in first" in table
     assert table.endswith("chat open storm': x (the figures above are from the scenarios that finished before)")
+
+
+def test_a_run_with_errors_keeps_its_folder_for_the_logs(tmp_path):
+    clean, errored, failed = tmp_path / "clean", tmp_path / "errored", tmp_path / "failed"
+    for folder in (clean, errored, failed):
+        (folder / "nginx").mkdir(parents=True)
+        (folder / "nginx" / "nginx-error.log").write_text("upstream prematurely closed connection")
+    fine = Scenario("login", "1. login herd", planned=1, latencies=[0.1])
+    broken = Scenario("chat_open_at_once", "3c. chat open, all at once", planned=2, latencies=[1.0])
+    broken.error("token hand-off: HTTP 502")
+    results: dict = {}
+    assert tidy(clean, [fine], results, None) is False and not clean.exists() and "kept_folder" not in results
+    tidy(errored, [fine, broken], results, None)
+    assert (errored / "nginx" / "nginx-error.log").exists() and results["kept_folder"] == str(errored)
+    tidy(failed, [fine], {}, RuntimeError)
+    assert failed.exists()
+    tidy(failed, [fine], {}, KeyboardInterrupt)  # stopped by hand: nothing to look into
+    assert not failed.exists()
 
 
 def _can_start_the_bench_stack() -> bool:
