@@ -273,8 +273,11 @@ def test_while_redis_is_down_the_front_end_serves_from_the_database_and_chat_rep
     attendees = conference.attendees[20:26]
     creates_before = conference.stack.facts(MAIN_ROOM)["bbb_creates"]
     enter = conference.urls.room + "enter/"
-    logs = [front.log_path for front in conference.stack.fronts]
-    log_sizes = [path.stat().st_size for path in logs]
+    logs = {front.log_path: front.log_path.stat().st_size for front in conference.stack.fronts}
+
+    def said() -> str:
+        """What the front ends have logged since the test began."""
+        return "".join(path.read_bytes()[size:].decode(errors="replace") for path, size in logs.items())
 
     async def log_in_join_and_enter(outcomes: list[str]) -> None:
         http = new_session(limit=20)
@@ -297,10 +300,7 @@ def test_while_redis_is_down_the_front_end_serves_from_the_database_and_chat_rep
         conference.stack.redis.start()
     assert conference.stack.facts(MAIN_ROOM)["bbb_creates"] - creates_before == 1
     assert len(outcomes) == len(attendees) and all("/api/join?" in location for location in outcomes), outcomes
-    said = "".join(
-        path.read_bytes()[size:].decode(errors="replace") for path, size in zip(logs, log_sizes, strict=True)
-    )
-    assert "Redis cannot be reached" in said and "the cache is kept in the database" in said
+    assert "Redis cannot be reached" in said() and "the cache is kept in the database" in said()
 
     async def log_in_again() -> None:
         http = new_session(limit=4)
@@ -312,10 +312,7 @@ def test_while_redis_is_down_the_front_end_serves_from_the_database_and_chat_rep
     run_async(log_in_again())  # Redis is tried again within seconds; the login works either way
     time.sleep(6)
     run_async(log_in_again())
-    said = "".join(
-        path.read_bytes()[size:].decode(errors="replace") for path, size in zip(logs, log_sizes, strict=True)
-    )
-    assert "Redis answers again" in said
+    assert "Redis answers again" in said()
 
     room = conference.chat_room_id()
     bob_before = conference.served_by(bob["who"])
