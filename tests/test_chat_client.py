@@ -40,16 +40,16 @@ class ChatWorld:
         self.new_page = new_page
         self.live_server = live_server
 
-    def room(self, name: str) -> ChatRoom:
+    def room(self, name: str, kind: str = Room.Kind.PUBLIC) -> ChatRoom:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()) + "-" + uuid.uuid4().hex[:6]
-        room = factories.room(slug=slug, name=name, kind=Room.Kind.PUBLIC)
+        room = factories.room(slug=slug, name=name, kind=kind)
         room_id, alias = self.hs.room(name)
         MatrixRoom.objects.create(
             key=f"room:{slug}",
             alias_localpart=alias[1:].split(":")[0],
             room_id=room_id,
             name=name,
-            public=True,
+            public=kind == Room.Kind.PUBLIC,
             schedule_room=room,
         )
         return ChatRoom(room, room_id, alias)

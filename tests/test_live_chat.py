@@ -43,19 +43,9 @@ class LiveWorld(ChatWorld):
         MatrixClient(synapse.url, synapse.admin_token).register_appservice_user(tokens["bot"], tokens["as_token"])
 
     def room(self, name: str, kind: str = Room.Kind.PUBLIC) -> ChatRoom:
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()) + "-" + uuid.uuid4().hex[:6]
-        room = factories.room(slug=slug, name=name, kind=kind)
-        room_id, alias = self.hs.room(name)
-        MatrixRoom.objects.create(
-            key=f"room:{slug}",
-            alias_localpart=alias[1:].split(":")[0],
-            room_id=room_id,
-            name=name,
-            public=kind == Room.Kind.PUBLIC,
-            schedule_room=room,
-        )
-        self.hs.join(self.bot, room_id)  # as provisioning does: the homeserver now pushes this room
-        return ChatRoom(room, room_id, alias)
+        made = super().room(name, kind)
+        self.hs.join(self.bot, made.room_id)  # as provisioning does: the homeserver now pushes this room
+        return made
 
     def channel(self, room: ChatRoom) -> str:
         return f"room{MatrixRoom.objects.get(room_id=room.room_id).pk}"
@@ -116,6 +106,15 @@ def record_requests(page) -> list[str]:
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url))
     return seen
+
+
+def open_recording(world: LiveWorld, person, room: ChatRoom):
+    """The room's chat page opened as `person`, ready, with every request it made recorded."""
+    page = world.open(person, room, start=False)
+    seen = record_requests(page)
+    page.goto(world.url(room))
+    wait_ready(page)
+    return page, seen
 
 
 # -- the homeserver's pushes --------------------------------------------------------------------
@@ -242,10 +241,7 @@ def test_two_attendees_chat_over_the_live_stream_without_syncing(world):
     bob = world.person(room, "Bob")
     world.hs.send(bob.token, room.room_id, "before you came")
     world.wait_published(room, 1)
-    page = world.open(alice, room, start=False)
-    seen = record_requests(page)
-    page.goto(world.url(room))
-    wait_ready(page)
+    page, seen = open_recording(world, alice, room)
     li_with(page, "before you came").wait_for()  # first paint from nchan's buffer
     page.fill("#chat-input", "hello over the stream")
     page.keyboard.press("Enter")
@@ -311,10 +307,7 @@ def test_nginx_restarted_mid_stream_viewers_resume_and_nothing_is_lost_or_double
     room = world.room("Restart")
     alice = world.person(room, "Alice")
     bob = world.person(room, "Bob")
-    page = world.open(alice, room, start=False)
-    seen = record_requests(page)
-    page.goto(world.url(room))
-    wait_ready(page)
+    page, seen = open_recording(world, alice, room)
     world.hs.send(bob.token, room.room_id, "before the restart")
     li_with(page, "before the restart").wait_for()
     world.edge.nginx.stop()
@@ -338,10 +331,7 @@ def test_with_nchan_down_the_chat_falls_back_to_sync_and_returns_to_live(world):
     room = world.room("Fallback")
     alice = world.person(room, "Alice")
     bob = world.person(room, "Bob")
-    page = world.open(alice, room, start=False)
-    seen = record_requests(page)
-    page.goto(world.url(room))
-    wait_ready(page)
+    page, seen = open_recording(world, alice, room)
     world.edge.nginx.stop()
     try:
         bob_says = "while the live stream is down"
@@ -368,10 +358,7 @@ def test_without_a_live_endpoint_the_page_syncs(world, settings):
     room = world.room("Demo")
     alice = world.person(room, "Alice")
     bob = world.person(room, "Bob")
-    page = world.open(alice, room, start=False)
-    seen = record_requests(page)
-    page.goto(world.url(room))
-    wait_ready(page)
+    page, seen = open_recording(world, alice, room)
     world.hs.send(bob.token, room.room_id, "over sync")
     li_with(page, "over sync").wait_for()
     assert sync_requests(seen) > 0
