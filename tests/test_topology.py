@@ -98,21 +98,6 @@ def conference(tmp_path_factory):
         yield Conference(stack, attendees, urls)
 
 
-@pytest.fixture
-def chromium_page(browser):
-    contexts = []
-
-    def make():
-        context = browser.new_context(timezone_id="UTC", locale="en-GB")
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 def log_in_and_open_chat(conference: Conference, page, attendee) -> None:
     page.goto(conference.site + conference.urls.login)
     page.get_by_label("Email address").fill(attendee.email)
@@ -187,10 +172,10 @@ def test_attendees_log_in_and_join_through_nginx_and_two_front_ends_create_the_r
     assert css.status_code == 200 and "max-age=604800" in css.headers.get("Cache-Control", "")
 
 
-def test_two_attendees_chat_with_their_syncs_on_different_workers(conference, chromium_page):
+def test_two_attendees_chat_with_their_syncs_on_different_workers(conference, browser_page):
     alice, bob = on_two_workers(conference, conference.attendees[10:])
     a_before, b_before = conference.served_by(alice["who"]), conference.served_by(bob["who"])
-    pa, pb = chromium_page(), chromium_page()
+    pa, pb = browser_page(timeout=20_000), browser_page(timeout=20_000)
     log_in_and_open_chat(conference, pa, alice["who"])
     log_in_and_open_chat(conference, pb, bob["who"])
 
@@ -215,10 +200,10 @@ def test_two_attendees_chat_with_their_syncs_on_different_workers(conference, ch
 
 
 def test_a_worker_killed_mid_chat_its_users_carry_on_through_another_with_nothing_lost_or_doubled(
-    conference, chromium_page
+    conference, browser_page
 ):
     alice, bob = on_two_workers(conference, conference.attendees[10:])
-    pa, pb = chromium_page(), chromium_page()
+    pa, pb = browser_page(timeout=20_000), browser_page(timeout=20_000)
     log_in_and_open_chat(conference, pa, alice["who"])
     log_in_and_open_chat(conference, pb, bob["who"])
     pa.fill("#chat-input", "before the crash")
