@@ -130,6 +130,12 @@ class Person:
         self.user = None  # the front end's Django user, when the person logs in there
 
 
+def post(page, text: str) -> None:
+    """Type a message into the chat composer and send it with Enter, as a person does."""
+    page.fill("#chat-input", text)
+    page.keyboard.press("Enter")
+
+
 def li_with(page, text: str):
     """The message whose own text (not a quote of it) contains `text`."""
     return page.locator("#chat-messages li.msg").filter(has=page.locator(".body", has_text=text))

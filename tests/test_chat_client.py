@@ -20,7 +20,7 @@ from chat_embed.handoff import account_for_person, make_chat_ticket
 from chat_embed.models import MatrixMembership, MatrixRoom
 from sessions.models import Room
 from tests import factories
-from tests.chatkit import ChatRoom, Homeserver, Person, li_with, message_texts, wait_ready
+from tests.chatkit import ChatRoom, Homeserver, Person, li_with, message_texts, post, wait_ready
 
 pytestmark = [
     pytest.mark.browser,
@@ -162,8 +162,7 @@ def test_two_attendees_chat_reply_edit_and_everything_is_text(chat):
     pa.focus("#chat-input")
     pa.keyboard.press("ArrowUp")
     assert pa.input_value("#chat-input").startswith("Hello from Alice")
-    pa.fill("#chat-input", "Hello everyone (corrected)")
-    pa.keyboard.press("Enter")
+    post(pa, "Hello everyone (corrected)")
     edited = li_with(pb, "Hello everyone (corrected)")
     edited.wait_for()
     assert edited.locator(".edited").inner_text() == "(edited)"
@@ -194,8 +193,7 @@ def test_two_attendees_chat_reply_edit_and_everything_is_text(chat):
         assert li_with(page, "Hello everyone (corrected)").count() == 1
 
     # /me is an emote; it shows as an action.
-    pb.fill("#chat-input", "/me waves")
-    pb.keyboard.press("Enter")
+    post(pb, "/me waves")
     emote = pa.locator("#chat-messages li.msg.emote", has_text="waves")
     emote.wait_for()
     assert re.search(r"\* Bob waves$", emote.inner_text().strip())
@@ -258,8 +256,7 @@ def test_synapse_restart_reconnects_and_delivers_the_queued_message_once(chat, s
         page.wait_for_selector('#chat[data-state="reconnecting"]', timeout=10_000)
         assert "Reconnecting" in page.inner_text("#chat-status")
         # Typed during the outage: it waits in the pending list, visibly not yet sent.
-        page.fill("#chat-input", "typed while the server was down")
-        page.keyboard.press("Enter")
+        post(page, "typed while the server was down")
         pending = page.locator("#chat-pending li.pending", has_text="typed while the server was down")
         pending.wait_for()
         time.sleep(1.5)  # at least one failed attempt to send
@@ -298,8 +295,7 @@ def test_rate_limited_send_waits_as_told_and_retries_under_the_same_transaction(
             route.continue_()
 
     page.route("**/send/m.room.message/**", limit_first)
-    page.fill("#chat-input", "sent after waiting")
-    page.keyboard.press("Enter")
+    post(page, "sent after waiting")
     page.locator("#chat-pending li", has_text="Not sent yet").wait_for()
     li_with(page, "sent after waiting").wait_for(timeout=15_000)
     assert len(puts) == 2

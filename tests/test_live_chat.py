@@ -24,7 +24,7 @@ from chat_embed.models import AppserviceTransaction, MatrixAccount, MatrixRoom
 from sessions import guests
 from sessions.models import Room
 from tests import factories
-from tests.chatkit import ChatRoom, li_with, message_texts, wait_ready
+from tests.chatkit import ChatRoom, li_with, message_texts, post, wait_ready
 from tests.test_chat_client import ChatWorld
 
 pytestmark = [pytest.mark.browser, pytest.mark.matrix, pytest.mark.django_db(transaction=True)]
@@ -243,8 +243,7 @@ def test_two_attendees_chat_over_the_live_stream_without_syncing(world):
     world.wait_published(room, 1)
     page, seen = open_recording(world, alice, room)
     li_with(page, "before you came").wait_for()  # first paint from nchan's buffer
-    page.fill("#chat-input", "hello over the stream")
-    page.keyboard.press("Enter")
+    post(page, "hello over the stream")
     li_with(page, "hello over the stream").wait_for()
     assert page.locator("#chat-pending li").count() == 0  # confirmed by the stream
     reply = world.hs.send(bob.token, room.room_id, "reply from Bob")
@@ -338,8 +337,7 @@ def test_with_nchan_down_the_chat_falls_back_to_sync_and_returns_to_live(world):
         world.hs.send(bob.token, room.room_id, bob_says)
         li_with(page, bob_says).wait_for(timeout=40_000)
         assert sync_requests(seen) > 0
-        page.fill("#chat-input", "sent during the fallback")
-        page.keyboard.press("Enter")
+        post(page, "sent during the fallback")
         li_with(page, "sent during the fallback").wait_for(timeout=20_000)
         assert message_texts(page).count(bob_says) == 1
         assert page.get_attribute("#chat", "data-transport") == "sync"

@@ -22,7 +22,7 @@ import requests
 
 from bench.data import MAIN_ROOM, make_attendees, write_attendees, write_schedule
 from chat_embed.ids import email_to_user_id
-from tests.chatkit import li_with, message_texts, wait_ready
+from tests.chatkit import li_with, message_texts, post, wait_ready
 from tests.fixtures.browser import CHROMIUM
 
 pytestmark = [pytest.mark.topology, pytest.mark.browser]
@@ -179,11 +179,9 @@ def test_two_attendees_chat_with_their_syncs_on_different_workers(conference, br
     log_in_and_open_chat(conference, pa, alice["who"])
     log_in_and_open_chat(conference, pb, bob["who"])
 
-    pa.fill("#chat-input", "Hello from the first worker")
-    pa.keyboard.press("Enter")
+    post(pa, "Hello from the first worker")
     li_with(pb, "Hello from the first worker").wait_for(timeout=15_000)
-    pb.fill("#chat-input", "Answer from the second worker")
-    pb.keyboard.press("Enter")
+    post(pb, "Answer from the second worker")
     li_with(pa, "Answer from the second worker").wait_for(timeout=15_000)
 
     # Every sync of each person went to that person's worker and never to the other.
@@ -206,19 +204,16 @@ def test_a_worker_killed_mid_chat_its_users_carry_on_through_another_with_nothin
     pa, pb = browser_page(timeout=20_000), browser_page(timeout=20_000)
     log_in_and_open_chat(conference, pa, alice["who"])
     log_in_and_open_chat(conference, pb, bob["who"])
-    pa.fill("#chat-input", "before the crash")
-    pa.keyboard.press("Enter")
+    post(pa, "before the crash")
     li_with(pb, "before the crash").wait_for(timeout=15_000)
 
     synapse = conference.stack.synapse
     bob_on_other = conference.served_by(bob["who"])[alice["worker"]]
     synapse.kill_worker(bob["worker"])  # Bob's long-poll is cut off mid-request
     try:
-        pa.fill("#chat-input", "while Bob's worker is down")
-        pa.keyboard.press("Enter")
+        post(pa, "while Bob's worker is down")
         li_with(pb, "while Bob's worker is down").wait_for(timeout=30_000)
-        pb.fill("#chat-input", "Bob, through another worker")
-        pb.keyboard.press("Enter")
+        post(pb, "Bob, through another worker")
         li_with(pa, "Bob, through another worker").wait_for(timeout=30_000)
         time.sleep(1)
         # Bob's syncs now land on the worker that is left.
