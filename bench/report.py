@@ -117,6 +117,19 @@ def ms(value: float | None) -> str:
     return f"{value:.0f} s"
 
 
+def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: int) -> list[str]:
+    """Header, a rule and the rows, each column as wide as its widest cell: the first
+    `text_columns` aligned left, the figures after them right."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        left = [c.ljust(w) for c, w in zip(cells[:text_columns], widths[:text_columns], strict=True)]
+        right = [c.rjust(w) for c, w in zip(cells[text_columns:], widths[text_columns:], strict=True)]
+        return "  ".join(left + right).rstrip()
+
+    return [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+
+
 def format_table(
     scenarios: list[Scenario],
     ratio: dict[str, Any] | None = None,
@@ -145,14 +158,7 @@ def format_table(
                 ms(s.pct(99)),
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([first, *rest]).rstrip()
-
-    out = [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    out = _columns(header, rows, text_columns=1)
 
     notes = []
     for s in scenarios:
@@ -224,14 +230,7 @@ def format_comparison(runs: list[tuple[str, list[Scenario]]]) -> str:
                     f"{met}/{len(judged)} met" if judged else "",
                 )
             )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        left = [c.ljust(w) for c, w in zip(cells[:2], widths[:2], strict=True)]
-        right = [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
-        return "  ".join(left + right).rstrip()
-
-    out = [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    out = _columns(header, rows, text_columns=2)
     missed = [(label, s, t) for label, scenarios in runs for s in scenarios for t in s.targets if t.met is False]
     if missed:
         out.append("")
